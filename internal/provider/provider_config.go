@@ -1,0 +1,357 @@
+package provider
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/pingid-provisioner/terraform-provider-pingid/internal/datastore"
+	"github.com/pingid-provisioner/terraform-provider-pingid/internal/pingid"
+)
+
+// Environment variables, one per provider attribute, so a Terraform Cloud workspace needs no files.
+const (
+	envPropertiesFile         = "PINGID_PROPERTIES_FILE"
+	envProperties             = "PINGID_PROPERTIES"
+	envOrgAlias               = "PINGID_ORG_ALIAS"
+	envToken                  = "PINGID_TOKEN"
+	envUseBase64Key           = "PINGID_USE_BASE64_KEY"
+	envIDPURL                 = "PINGID_IDP_URL"
+	envMaxConcurrency         = "PINGID_MAX_CONCURRENCY"
+	envMaxRetries             = "PINGID_MAX_RETRIES"
+	envRequestTimeout         = "PINGID_REQUEST_TIMEOUT"
+	envLDAPURL                = "PINGID_LDAP_URL"
+	envLDAPBindDN             = "PINGID_LDAP_BIND_DN"
+	envLDAPBindPassword       = "PINGID_LDAP_BIND_PASSWORD"
+	envLDAPDirectoryType      = "PINGID_LDAP_DIRECTORY_TYPE"
+	envLDAPStartTLS           = "PINGID_LDAP_START_TLS"
+	envLDAPCACertificate      = "PINGID_LDAP_CA_CERTIFICATE"
+	envLDAPInsecureSkipVerify = "PINGID_LDAP_INSECURE_SKIP_VERIFY"
+	envLDAPAllowInsecureBind  = "PINGID_LDAP_ALLOW_INSECURE_BIND"
+	envLDAPPageSize           = "PINGID_LDAP_PAGE_SIZE"
+	envLDAPTimeout            = "PINGID_LDAP_TIMEOUT"
+)
+
+const (
+	defaultMaxConcurrency = 8
+	defaultMaxRetries     = 5
+	defaultRequestTimeout = 30 * time.Second
+	defaultPageSize       = 1000
+	defaultLDAPTimeout    = 30 * time.Second
+)
+
+var directoryTypes = []string{"active_directory", "openldap", "generic"}
+
+// resolvedConfig is the provider configuration after attributes, environment variables and
+// files have been merged and validated.
+type resolvedConfig struct {
+	pingid           pingid.Config
+	datastore        *datastore.Config
+	credentialSource string
+}
+
+func (r resolvedConfig) secrets() []string {
+	s := []string{r.pingid.Token, r.pingid.Base64Key}
+	if r.datastore != nil {
+		s = append(s, r.datastore.BindPassword)
+	}
+	return s
+}
+
+// setting reads one attribute with its environment-variable fallback and remembers where
+// the value came from, so errors can say which sources were tried.
+type setting struct {
+	value  string
+	path   path.Path
+	env    string
+	source string // "attribute", "environment" or ""
+}
+
+func (s setting) set() bool { return s.value != "" }
+
+func (s setting) describe() string {
+	return fmt.Sprintf("%s (attribute %s or environment variable %s)", s.path, s.path, s.env)
+}
+
+type configReader struct {
+	getenv func(string) string
+	diags  diag.Diagnostics
+}
+
+func (r *configReader) str(v types.String, p path.Path, env string) setting {
+	s := setting{path: p, env: env}
+	switch {
+	case v.IsUnknown():
+		r.diags.AddAttributeError(p, "Value unknown during plan",
+			fmt.Sprintf("%s depends on a value that is only known after apply; provider configuration must be known at plan time. "+
+				"Set it from a variable, a file or the environment variable %s.", p, env))
+	case !v.IsNull() && v.ValueString() != "":
+		s.value, s.source = v.ValueString(), "attribute"
+	case r.getenv(env) != "":
+		s.value, s.source = r.getenv(env), "environment"
+	}
+	return s
+}
+
+func (r *configReader) int(v types.Int64, p path.Path, env string, def, minimum int64) int64 {
+	switch {
+	case v.IsUnknown():
+		r.diags.AddAttributeError(p, "Value unknown during plan", fmt.Sprintf("%s must be known at plan time.", p))
+	case !v.IsNull():
+		return v.ValueInt64()
+	case r.getenv(env) != "":
+		n, err := strconv.ParseInt(strings.TrimSpace(r.getenv(env)), 10, 64)
+		if err != nil || n < minimum {
+			r.diags.AddAttributeError(p, "Invalid environment variable",
+				fmt.Sprintf("%s must be an integer of at least %d, got %q.", env, minimum, r.getenv(env)))
+			return def
+		}
+		return n
+	}
+	return def
+}
+
+func (r *configReader) bool(v types.Bool, p path.Path, env string) bool {
+	switch {
+	case v.IsUnknown():
+		r.diags.AddAttributeError(p, "Value unknown during plan", fmt.Sprintf("%s must be known at plan time.", p))
+	case !v.IsNull():
+		return v.ValueBool()
+	case r.getenv(env) != "":
+		b, err := strconv.ParseBool(strings.TrimSpace(r.getenv(env)))
+		if err != nil {
+			r.diags.AddAttributeError(p, "Invalid environment variable",
+				fmt.Sprintf("%s must be true or false, got %q.", env, r.getenv(env)))
+		}
+		return b
+	}
+	return false
+}
+
+func (r *configReader) duration(v types.String, p path.Path, env string, def time.Duration) time.Duration {
+	s := r.str(v, p, env)
+	if !s.set() {
+		return def
+	}
+	d, err := time.ParseDuration(s.value)
+	if err != nil || d <= 0 {
+		where := "Invalid duration"
+		if s.source == "environment" {
+			where = "Invalid environment variable " + env
+		}
+		r.diags.AddAttributeError(p, where, fmt.Sprintf("%q is not a positive Go duration such as \"30s\" or \"2m\".", s.value))
+		return def
+	}
+	return d
+}
+
+// resolveConfig merges attributes, environment variables and files into the client and
+// datastore configurations. Credentials come from exactly one source: the four discrete
+// settings (all together), else properties content, else a properties file.
+func resolveConfig(cfg providerModel, getenv func(string) string, readFile func(string) ([]byte, error)) (resolvedConfig, diag.Diagnostics) {
+	r := &configReader{getenv: getenv}
+	var out resolvedConfig
+
+	creds, source, credPath := r.credentials(cfg, readFile)
+	out.credentialSource = source
+	if source != "" {
+		if err := creds.Validate(); err != nil {
+			p := credPath
+			var verr *pingid.ValidationError
+			if errors.As(err, &verr) && source == "attributes" {
+				p = path.Root(verr.Field)
+			}
+			r.diags.AddAttributeError(p, "Invalid PingID credentials", fmt.Sprintf("From %s: %s", source, err))
+		}
+	}
+	out.pingid = pingid.Config{
+		Credentials:    creds,
+		MaxConcurrency: int(r.int(cfg.MaxConcurrency, path.Root("max_concurrency"), envMaxConcurrency, defaultMaxConcurrency, 1)),
+		MaxRetries:     int(r.int(cfg.MaxRetries, path.Root("max_retries"), envMaxRetries, defaultMaxRetries, 0)),
+		RequestTimeout: r.duration(cfg.RequestTimeout, path.Root("request_timeout"), envRequestTimeout, defaultRequestTimeout),
+	}
+	out.datastore = r.datastore(cfg.Datastore)
+	return out, r.diags
+}
+
+func (r *configReader) credentials(cfg providerModel, readFile func(string) ([]byte, error)) (pingid.Credentials, string, path.Path) {
+	discrete := []setting{
+		r.str(cfg.OrgAlias, path.Root("org_alias"), envOrgAlias),
+		r.str(cfg.Token, path.Root("token"), envToken),
+		r.str(cfg.UseBase64Key, path.Root("use_base64_key"), envUseBase64Key),
+		r.str(cfg.IDPURL, path.Root("idp_url"), envIDPURL),
+	}
+	var present, missing []string
+	for _, s := range discrete {
+		if s.set() {
+			present = append(present, fmt.Sprintf("%s (from %s)", s.path, s.source))
+		} else {
+			missing = append(missing, s.describe())
+		}
+	}
+	if len(present) == len(discrete) {
+		return pingid.Credentials{
+			OrgAlias: discrete[0].value, Token: discrete[1].value, Base64Key: discrete[2].value, IDPURL: discrete[3].value,
+		}, "attributes", path.Root("org_alias")
+	}
+	if len(present) > 0 {
+		for _, s := range discrete {
+			if !s.set() {
+				r.diags.AddAttributeError(s.path, "Incomplete PingID credentials", fmt.Sprintf(
+					"The discrete PingID credentials must be set all four together. Set: %s. Missing: %s. "+
+						"Alternatively unset them all and use properties or properties_file.",
+					strings.Join(present, ", "), strings.Join(missing, ", ")))
+				break
+			}
+		}
+		return pingid.Credentials{}, "", path.Empty()
+	}
+
+	props := r.str(cfg.Properties, path.Root("properties"), envProperties)
+	if props.set() {
+		creds, err := pingid.ParseProperties(props.value)
+		if err != nil {
+			r.diags.AddAttributeError(props.path, "Invalid PingID properties", fmt.Sprintf("From %s: %s", props.source, err))
+			return pingid.Credentials{}, "", path.Empty()
+		}
+		return creds, "properties (" + props.source + ")", props.path
+	}
+
+	file := r.str(cfg.PropertiesFile, path.Root("properties_file"), envPropertiesFile)
+	if file.set() {
+		content, err := readFile(file.value)
+		if err != nil {
+			r.diags.AddAttributeError(file.path, "Unreadable PingID properties file",
+				fmt.Sprintf("Reading %q (from %s): %s", file.value, file.source, err))
+			return pingid.Credentials{}, "", path.Empty()
+		}
+		creds, err := pingid.ParseProperties(string(content))
+		if err != nil {
+			r.diags.AddAttributeError(file.path, "Invalid PingID properties file", fmt.Sprintf("%q: %s", file.value, err))
+			return pingid.Credentials{}, "", path.Empty()
+		}
+		return creds, "properties_file " + file.value, file.path
+	}
+
+	if !r.diags.HasError() {
+		r.diags.AddError("Missing PingID credentials", fmt.Sprintf(
+			"No PingID credentials were found. Tried, in order: the four discrete settings %s; properties (attribute properties or %s); "+
+				"properties_file (attribute properties_file or %s). Set one of them.",
+			strings.Join(missing, ", "), envProperties, envPropertiesFile))
+	}
+	return pingid.Credentials{}, "", path.Empty()
+}
+
+func (r *configReader) datastore(m *datastoreModel) *datastore.Config {
+	if m == nil {
+		m = &datastoreModel{}
+		if r.getenv(envLDAPURL) == "" {
+			return nil
+		}
+	}
+	root := path.Root("datastore")
+	urlSetting := r.str(m.URL, root.AtName("url"), envLDAPURL)
+	if !urlSetting.set() {
+		r.diags.AddAttributeError(root.AtName("url"), "Missing datastore url",
+			"The datastore block needs url (attribute datastore.url or environment variable "+envLDAPURL+"), e.g. ldaps://dc1.corp.example.com:636.")
+		return nil
+	}
+	dirType := r.str(m.DirectoryType, root.AtName("directory_type"), envLDAPDirectoryType)
+	cfg := &datastore.Config{
+		URL:                urlSetting.value,
+		BindDN:             r.str(m.BindDN, root.AtName("bind_dn"), envLDAPBindDN).value,
+		BindPassword:       r.str(m.BindPassword, root.AtName("bind_password"), envLDAPBindPassword).value,
+		DirectoryType:      dirType.value,
+		StartTLS:           r.bool(m.StartTLS, root.AtName("start_tls"), envLDAPStartTLS),
+		CACertificate:      r.str(m.CACertificate, root.AtName("ca_certificate"), envLDAPCACertificate).value,
+		InsecureSkipVerify: r.bool(m.InsecureSkipVerify, root.AtName("insecure_skip_verify"), envLDAPInsecureSkipVerify),
+		AllowInsecureBind:  r.bool(m.AllowInsecureBind, root.AtName("allow_insecure_bind"), envLDAPAllowInsecureBind),
+		PageSize:           int(r.int(m.PageSize, root.AtName("page_size"), envLDAPPageSize, defaultPageSize, 1)),
+		Timeout:            r.duration(m.Timeout, root.AtName("timeout"), envLDAPTimeout, defaultLDAPTimeout),
+	}
+	if cfg.DirectoryType == "" {
+		cfg.DirectoryType = "generic"
+	}
+	if err := cfg.Validate(); err != nil {
+		var cerr *datastore.ConfigError
+		p := root
+		if errors.As(err, &cerr) {
+			p = root.AtName(cerr.Field)
+		}
+		r.diags.AddAttributeError(p, "Invalid datastore configuration", err.Error())
+		return nil
+	}
+	return cfg
+}
+
+func hasScheme(raw, scheme string) bool {
+	u, err := url.Parse(raw)
+	return err == nil && strings.EqualFold(u.Scheme, scheme)
+}
+
+// httpURLValidator checks idp_url at validate time.
+type httpURLValidator struct{}
+
+func (httpURLValidator) Description(context.Context) string {
+	return "must be an absolute https URL (http only for loopback hosts)"
+}
+
+func (v httpURLValidator) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
+
+func (httpURLValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
+	if !known(req.ConfigValue) {
+		return
+	}
+	if err := pingid.ValidateIDPURL(req.ConfigValue.ValueString()); err != nil {
+		resp.Diagnostics.AddAttributeError(req.Path, "Invalid idp_url", err.Error())
+	}
+}
+
+// ldapURLValidator checks datastore.url at validate time.
+type ldapURLValidator struct{}
+
+func (ldapURLValidator) Description(context.Context) string {
+	return "must be an ldap:// or ldaps:// URL with a host"
+}
+
+func (v ldapURLValidator) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
+
+func (ldapURLValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
+	if !known(req.ConfigValue) {
+		return
+	}
+	raw := req.ConfigValue.ValueString()
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "ldap" && u.Scheme != "ldaps") || u.Host == "" {
+		resp.Diagnostics.AddAttributeError(req.Path, "Invalid datastore url",
+			fmt.Sprintf("%q must be an ldap:// or ldaps:// URL with a host, e.g. ldaps://dc1.corp.example.com:636.", raw))
+	}
+}
+
+// durationValidator checks Go duration strings at validate time.
+type durationValidator struct{}
+
+func (durationValidator) Description(context.Context) string {
+	return "must be a positive Go duration such as 30s or 2m"
+}
+
+func (v durationValidator) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
+
+func (durationValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
+	if !known(req.ConfigValue) {
+		return
+	}
+	if d, err := time.ParseDuration(req.ConfigValue.ValueString()); err != nil || d <= 0 {
+		resp.Diagnostics.AddAttributeError(req.Path, "Invalid duration",
+			fmt.Sprintf("%q is not a positive Go duration such as \"30s\" or \"2m\".", req.ConfigValue.ValueString()))
+	}
+}
