@@ -1,0 +1,91 @@
+package pingid
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// PingID API error ids (research §2.8).
+const (
+	ErrorIDOK            = 200
+	ErrorIDInvalidInput  = 400
+	ErrorIDUserExists    = 10556
+	ErrorIDNotActive     = 10561
+	ErrorIDAlreadyActive = 10562
+	ErrorIDUserNotFound  = 10564
+)
+
+// Sentinels for errors.Is; an *APIError matches the one for its ErrorID.
+var (
+	ErrUserNotFound  = errors.New("pingid: user does not exist")
+	ErrUserExists    = errors.New("pingid: user already exists")
+	ErrNotActive     = errors.New("pingid: user is not active")
+	ErrAlreadyActive = errors.New("pingid: user is already active")
+	ErrInvalidInput  = errors.New("pingid: invalid input")
+
+	// ErrBadSignature: the response was not a JWS signed with our key (unsigned, wrong key,
+	// another alg). Such a response is never believed, whatever it claims.
+	ErrBadSignature = errors.New("pingid: response signature missing or invalid")
+)
+
+// APIError is a response the PingID API (or something in front of it) refused the call with.
+// ErrorID is 0 when the body carried none (for example an HTML page from a proxy).
+type APIError struct {
+	Operation   string
+	Username    string
+	HTTPStatus  int
+	ErrorID     int
+	Message     string
+	UniqueMsgID string
+}
+
+func (e *APIError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "pingid %s %q: ", e.Operation, e.Username)
+	if e.ErrorID != 0 {
+		fmt.Fprintf(&b, "error %d", e.ErrorID)
+	} else {
+		b.WriteString("error")
+	}
+	if e.HTTPStatus != 0 {
+		fmt.Fprintf(&b, " (HTTP %d)", e.HTTPStatus)
+	}
+	if e.Message != "" {
+		fmt.Fprintf(&b, ": %s", e.Message)
+	}
+	if e.UniqueMsgID != "" {
+		fmt.Fprintf(&b, " [%s]", e.UniqueMsgID)
+	}
+	return b.String()
+}
+
+// Is lets errors.Is(err, ErrUserNotFound) and friends work on an *APIError.
+func (e *APIError) Is(target error) bool {
+	switch target {
+	case ErrUserNotFound:
+		return e.ErrorID == ErrorIDUserNotFound
+	case ErrUserExists:
+		return e.ErrorID == ErrorIDUserExists
+	case ErrNotActive:
+		return e.ErrorID == ErrorIDNotActive
+	case ErrAlreadyActive:
+		return e.ErrorID == ErrorIDAlreadyActive
+	case ErrInvalidInput:
+		return e.ErrorID == ErrorIDInvalidInput
+	}
+	return false
+}
+
+// signatureError wraps ErrBadSignature with the operation and a reason that names no secret.
+type signatureError struct {
+	Operation, Username string
+	HTTPStatus          int
+	Reason              string
+}
+
+func (e *signatureError) Error() string {
+	return fmt.Sprintf("pingid %s %q: %v (HTTP %d): %s", e.Operation, e.Username, ErrBadSignature, e.HTTPStatus, e.Reason)
+}
+
+func (e *signatureError) Unwrap() error { return ErrBadSignature }
