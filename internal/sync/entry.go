@@ -1,0 +1,233 @@
+package sync
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"unicode/utf8"
+)
+
+// SourceState says where the directory stands on a managed user.
+type SourceState string
+
+const (
+	SourceInScope    SourceState = "in_scope"     // in the source location and enabled
+	SourceDisabled   SourceState = "disabled"     // in the source location but disabled in the directory
+	SourceOutOfScope SourceState = "out_of_scope" // still in the directory, no longer in the group/filter
+	SourceDeleted    SourceState = "deleted"      // no longer found in the directory
+)
+
+// Valid reports whether s is one of the four source states.
+func (s SourceState) Valid() bool {
+	switch s {
+	case SourceInScope, SourceDisabled, SourceOutOfScope, SourceDeleted:
+		return true
+	}
+	return false
+}
+
+// PingID values the decisions depend on.
+const (
+	StatusActive    = "ACTIVE"
+	StatusNotActive = "NOT_ACTIVE" // what adduser with activateUser=false yields
+	StatusSuspended = "SUSPENDED"
+	RoleAdmin       = "ADMIN"
+)
+
+// Entry is one value of the `users` map: what PingID holds (or will hold) for a managed user
+// and where the directory stands on it.
+type Entry struct {
+	DN          string
+	Email       string
+	FirstName   string
+	LastName    string
+	Enabled     bool
+	Status      string
+	SourceState SourceState
+}
+
+// FoldUsername is the case-insensitive matching key for usernames. Callers build the keys of
+// Input.PriorAdmins, Input.OutOfScope and Input.Existing with it.
+func FoldUsername(username string) string { return strings.ToLower(username) }
+
+// JSON returns the canonical form stored in state: keys sorted, compact, no HTML escaping.
+// It is byte-identical to encoding/json on a map[string]any with SetEscapeHTML(false) (minus
+// the trailing newline), hand-built because it runs for every user at every plan.
+func (e Entry) JSON() string {
+	b := make([]byte, 0, 100+len(e.DN)+len(e.Email)+len(e.FirstName)+len(e.LastName)+len(e.Status))
+	b = append(b, `{"dn":`...)
+	b = appendJSONString(b, e.DN)
+	b = append(b, `,"email":`...)
+	b = appendJSONString(b, e.Email)
+	if e.Enabled {
+		b = append(b, `,"enabled":true,"first_name":`...)
+	} else {
+		b = append(b, `,"enabled":false,"first_name":`...)
+	}
+	b = appendJSONString(b, e.FirstName)
+	b = append(b, `,"last_name":`...)
+	b = appendJSONString(b, e.LastName)
+	b = append(b, `,"source_state":`...)
+	b = appendJSONString(b, string(e.SourceState))
+	b = append(b, `,"status":`...)
+	b = appendJSONString(b, e.Status)
+	b = append(b, '}')
+	return string(b)
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendJSONString mirrors encoding/json's string encoder with HTML escaping off: `"` and `\`
+// escaped, control bytes as \b \f \n \r \t or \u00XX, invalid UTF-8 as \ufffd, U+2028/U+2029
+// escaped, everything else verbatim.
+func appendJSONString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+		case r == '\u2028' || r == '\u2029':
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
+		default:
+			i += size
+			continue
+		}
+		i += size
+		start = i
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
+
+// entryJSON has pointer fields so that a missing key is detected.
+type entryJSON struct {
+	DN          *string `json:"dn"`
+	Email       *string `json:"email"`
+	Enabled     *bool   `json:"enabled"`
+	FirstName   *string `json:"first_name"`
+	LastName    *string `json:"last_name"`
+	SourceState *string `json:"source_state"`
+	Status      *string `json:"status"`
+}
+
+// ParseEntry decodes one `users` value. It is strict, because a silently misread entry would
+// drive wrong actions: every key must be present with its JSON type, no other key is allowed,
+// nothing may follow the object, and source_state must be one of the four states. Whitespace
+// and key order are free (key names match case-insensitively, as encoding/json does).
+func ParseEntry(s string) (Entry, error) {
+	dec := json.NewDecoder(strings.NewReader(s))
+	dec.DisallowUnknownFields()
+	var raw entryJSON
+	if err := dec.Decode(&raw); err != nil {
+		return Entry{}, fmt.Errorf("decoding user entry: %w", err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return Entry{}, errors.New("decoding user entry: data after the JSON object")
+	}
+	var missing []string
+	for _, f := range []struct {
+		name    string
+		present bool
+	}{
+		{"dn", raw.DN != nil}, {"email", raw.Email != nil}, {"enabled", raw.Enabled != nil},
+		{"first_name", raw.FirstName != nil}, {"last_name", raw.LastName != nil},
+		{"source_state", raw.SourceState != nil}, {"status", raw.Status != nil},
+	} {
+		if !f.present {
+			missing = append(missing, f.name)
+		}
+	}
+	if len(missing) > 0 {
+		return Entry{}, fmt.Errorf("decoding user entry: missing %s", strings.Join(missing, ", "))
+	}
+	state := SourceState(*raw.SourceState)
+	if !state.Valid() {
+		return Entry{}, fmt.Errorf("decoding user entry: unknown source_state %q (want in_scope, disabled, out_of_scope or deleted)", *raw.SourceState)
+	}
+	return Entry{
+		DN:          *raw.DN,
+		Email:       *raw.Email,
+		FirstName:   *raw.FirstName,
+		LastName:    *raw.LastName,
+		Enabled:     *raw.Enabled,
+		Status:      *raw.Status,
+		SourceState: state,
+	}, nil
+}
+
+// ParseUsers decodes a whole `users` map; the error names the offending username.
+func ParseUsers(values map[string]string) (map[string]Entry, error) {
+	users := make(map[string]Entry, len(values))
+	for username, value := range values {
+		e, err := ParseEntry(value)
+		if err != nil {
+			return nil, fmt.Errorf("user %q: %w", username, err)
+		}
+		users[username] = e
+	}
+	return users, nil
+}
+
+// EncodeUsers is the inverse of ParseUsers.
+func EncodeUsers(users map[string]Entry) map[string]string {
+	values := make(map[string]string, len(users))
+	for username, e := range users {
+		values[username] = e.JSON()
+	}
+	return values
+}
+
+// Refreshed is the Read rule: the prior entry updated with what PingID reports now. Attributes
+// and status are taken as they are. Enabled follows the status only where the status is
+// conclusive: SUSPENDED means disabled and ACTIVE means enabled (so suspending or re-activating
+// outside Terraform shows up as drift); any other status (NOT_ACTIVE, PENDING_ACTIVATION, ...)
+// keeps the recorded value, because PingID cannot suspend a user who never activated (error
+// 10561), so a disable of such a user exists only in our record and must not flap.
+// dn and source_state are directory bookkeeping and stay as they are.
+func Refreshed(prior Entry, current PingIDUser) Entry {
+	e := prior
+	e.Email = current.Email
+	e.FirstName = current.FirstName
+	e.LastName = current.LastName
+	e.Status = current.Status
+	switch current.Status {
+	case StatusSuspended:
+		e.Enabled = false
+	case StatusActive:
+		e.Enabled = true
+	}
+	return e
+}

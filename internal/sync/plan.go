@@ -1,0 +1,437 @@
+package sync
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// DirectoryUser is one user as the directory returns it. A nil attribute is unmapped or
+// missing in the directory; either way the PingID value is kept.
+type DirectoryUser struct {
+	Username, DN               string
+	Enabled                    bool
+	Email, FirstName, LastName *string
+}
+
+// PingIDUser is one user as PingID returns it.
+type PingIDUser struct {
+	Username, Email, FirstName, LastName, Status, Role string
+}
+
+// RemoveAction is what deprovisioning does to a PingID user.
+type RemoveAction string
+
+const (
+	RemoveDisable RemoveAction = "disable"
+	RemoveDelete  RemoveAction = "delete"
+)
+
+// Options are the connection settings that drive decisions.
+type Options struct {
+	UserCreate, UserUpdate, UserDisableDelete, ProvisionDisabledUsers bool
+	RemoveAction                                                      RemoveAction
+	// MaxDeprovisions: more disables+deletes than this fail the plan; negative = unlimited.
+	MaxDeprovisions int
+	// Which fields are mapped; unmapped fields are never changed.
+	MapEmail, MapFirstName, MapLastName bool
+}
+
+// deleteMode reports whether removal deletes users.
+func (o Options) deleteMode() bool { return o.UserDisableDelete && o.RemoveAction == RemoveDelete }
+
+// Input is everything Plan decides from. Maps keyed by "lower" use FoldUsername.
+type Input struct {
+	Prior       map[string]Entry         // refreshed state, keyed by username as stored (PingID spelling)
+	PriorAdmins map[string]bool          // lower(username) of prior users whose PingID role is ADMIN
+	InScope     []DirectoryUser          // in-scope directory users, unique case-insensitively
+	OutOfScope  map[string]DirectoryUser // lower(username) -> directory entry of prior users not in scope but still in the directory
+	Existing    map[string]PingIDUser    // lower(username) -> PingID user, for in-scope users not in Prior that exist in PingID
+	Options     Options
+}
+
+// ActionKind is what the executor does for one user.
+type ActionKind string
+
+const (
+	KindCreate    ActionKind = "create"
+	KindLink      ActionKind = "link"
+	KindUpdate    ActionKind = "update"
+	KindDisable   ActionKind = "disable"
+	KindEnable    ActionKind = "enable"
+	KindDelete    ActionKind = "delete"
+	KindStateOnly ActionKind = "state_only" // no API call: dn/source_state/status bookkeeping
+)
+
+// FieldChange is one changed field of an entry, in the JSON field names; enabled is "true"/"false".
+type FieldChange struct{ Field, From, To string }
+
+// Action is one user's planned action. Prior is nil for create and link, Planned is nil for
+// delete. For link, Changes are relative to the existing PingID user as seen at plan time.
+type Action struct {
+	Username string
+	Kind     ActionKind
+	Reason   string
+	Changes  []FieldChange
+	Prior    *Entry
+	Planned  *Entry
+}
+
+// Summary counts actions by kind (Provision counts creates and links).
+type Summary struct {
+	Provision, Link, Update, Disable, Enable, Delete int
+	SkippedAdmins                                    []string // ADMIN users whose action was withheld, or who were not linked
+	SkippedDisabled                                  []string // disabled directory users not provisioned (provision_disabled_users = false, or remove_user_action = "delete")
+}
+
+// Result is the outcome of Plan.
+type Result struct {
+	Planned map[string]Entry // the planned `users` map
+	Actions []Action         // sorted by username
+	Summary Summary
+	LinkSet map[string]bool // planned keys that link an existing PingID user instead of adding one
+}
+
+// HasChanges reports whether the planned map differs from the prior one.
+func (r Result) HasChanges() bool { return len(r.Actions) > 0 }
+
+// ThresholdError is returned (with the full Result) when more users would be deprovisioned
+// than Options.MaxDeprovisions allows.
+type ThresholdError struct {
+	Max   int
+	Users []Action // every deprovisioning action, sorted by username
+}
+
+// maxListedUsers bounds the user list in ThresholdError.Error.
+const maxListedUsers = 50
+
+func (e *ThresholdError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d %s would be deprovisioned (disabled or deleted), more than max_deprovisions = %d: ",
+		len(e.Users), plural(len(e.Users), "user", "users"), e.Max)
+	for i, a := range e.Users {
+		if i == maxListedUsers {
+			fmt.Fprintf(&b, ", and %d more", len(e.Users)-maxListedUsers)
+			break
+		}
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%s (%s)", a.Username, a.Reason)
+	}
+	b.WriteString(". To proceed: check that the source location (base_dn, group_dn, filter) and the " +
+		"directory return the users you expect, then raise max_deprovisions for this run (-1 = unlimited)")
+	return b.String()
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// SummaryLine is the one-line plan summary, e.g. "3 to provision (1 existing PingID user to
+// link), 2 to update, 1 to disable, 0 to enable, 1 to delete".
+func (r Result) SummaryLine() string {
+	s := r.Summary
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d to provision", s.Provision)
+	if s.Link > 0 {
+		fmt.Fprintf(&b, " (%d existing PingID %s to link)", s.Link, plural(s.Link, "user", "users"))
+	}
+	fmt.Fprintf(&b, ", %d to update, %d to disable, %d to enable, %d to delete", s.Update, s.Disable, s.Enable, s.Delete)
+	if n := len(s.SkippedAdmins); n > 0 {
+		fmt.Fprintf(&b, "; %d PingID ADMIN %s left unchanged", n, plural(n, "user", "users"))
+	}
+	if n := len(s.SkippedDisabled); n > 0 {
+		fmt.Fprintf(&b, "; %d disabled directory %s not provisioned", n, plural(n, "user", "users"))
+	}
+	return b.String()
+}
+
+func (o Options) validate() error {
+	if o.RemoveAction != RemoveDisable && o.RemoveAction != RemoveDelete {
+		return fmt.Errorf("invalid remove action %q: want %q or %q", o.RemoveAction, RemoveDisable, RemoveDelete)
+	}
+	return nil
+}
+
+// planner accumulates one Plan run.
+type planner struct {
+	in           Input
+	res          Result
+	deprovisions []Action
+}
+
+// Plan decides the planned `users` map and the actions for one connection; see the package
+// documentation for the rules. When more users would be deprovisioned than allowed it returns
+// the full Result together with a *ThresholdError.
+func Plan(in Input) (Result, error) {
+	if err := in.Options.validate(); err != nil {
+		return Result{}, err
+	}
+	priorByFold := make(map[string]string, len(in.Prior))
+	for username := range in.Prior {
+		key := FoldUsername(username)
+		if other, dup := priorByFold[key]; dup {
+			a, b := min(other, username), max(other, username)
+			return Result{}, fmt.Errorf("prior users %q and %q differ only in letter case", a, b)
+		}
+		priorByFold[key] = username
+	}
+	p := planner{in: in, res: Result{
+		Planned: make(map[string]Entry, max(len(in.Prior), len(in.InScope))),
+		LinkSet: map[string]bool{},
+	}}
+	inScope := make(map[string]struct{}, len(in.InScope))
+	for _, d := range in.InScope {
+		key := FoldUsername(d.Username)
+		if _, dup := inScope[key]; dup {
+			return Result{}, fmt.Errorf("directory user %q appears twice in scope (usernames match case-insensitively)", d.Username)
+		}
+		inScope[key] = struct{}{}
+		if username, ok := priorByFold[key]; ok {
+			state := SourceInScope
+			if !d.Enabled {
+				state = SourceDisabled
+			}
+			p.managed(username, key, in.Prior[username], state, &d)
+			continue
+		}
+		if existing, ok := in.Existing[key]; ok {
+			if err := p.link(key, d, existing); err != nil {
+				return Result{}, err
+			}
+			continue
+		}
+		p.create(d)
+	}
+	for key, username := range priorByFold {
+		if _, ok := inScope[key]; ok {
+			continue
+		}
+		if d, ok := in.OutOfScope[key]; ok {
+			p.managed(username, key, in.Prior[username], SourceOutOfScope, &d)
+		} else {
+			p.managed(username, key, in.Prior[username], SourceDeleted, nil)
+		}
+	}
+
+	byUsername := func(a, b Action) int { return strings.Compare(a.Username, b.Username) }
+	slices.SortFunc(p.res.Actions, byUsername)
+	slices.Sort(p.res.Summary.SkippedAdmins)
+	slices.Sort(p.res.Summary.SkippedDisabled)
+	limit := in.Options.MaxDeprovisions
+	if limit >= 0 && len(p.deprovisions) > limit {
+		slices.SortFunc(p.deprovisions, byUsername)
+		return p.res, &ThresholdError{Max: limit, Users: p.deprovisions}
+	}
+	return p.res, nil
+}
+
+// managed decides for a user in the prior state. d is the directory user (nil when deleted).
+func (p *planner) managed(username, key string, prior Entry, state SourceState, d *DirectoryUser) {
+	o := p.in.Options
+	next := prior
+	next.SourceState = state
+	if d != nil {
+		next.DN = d.DN
+	}
+	var notes []string
+	if state == SourceInScope || state == SourceDisabled {
+		if o.UserUpdate {
+			applyMapped(&next, *d, o)
+		}
+	}
+	removal := state != SourceInScope
+	switch {
+	case state == SourceInScope && o.UserUpdate:
+		next.Enabled = true
+	case state == SourceInScope && !prior.Enabled:
+		notes = append(notes, "stays disabled: user_update = false")
+	case removal && o.deleteMode():
+		if p.in.PriorAdmins[key] {
+			p.withheldAdmin(username, prior, state, next.DN, KindDelete, removalReason(state))
+			return
+		}
+		a := Action{Username: username, Kind: KindDelete, Reason: removalReason(state), Prior: ptr(prior)}
+		p.record(a)
+		return
+	case removal && o.UserDisableDelete:
+		next.Enabled = false
+	case removal && prior.Enabled:
+		notes = append(notes, "not deprovisioned: user_disable_delete = false")
+	}
+
+	kind := classify(prior, next)
+	if p.in.PriorAdmins[key] && kind != KindStateOnly && kind != "" {
+		p.withheldAdmin(username, prior, state, next.DN, kind, describe(kind, prior, next))
+		return
+	}
+	p.res.Planned[username] = next
+	if kind == "" {
+		return
+	}
+	reason := describe(kind, prior, next)
+	if len(notes) > 0 {
+		reason += "; " + strings.Join(notes, "; ")
+	}
+	p.record(Action{Username: username, Kind: kind, Reason: reason, Changes: changes(prior, next), Prior: ptr(prior), Planned: ptr(next)})
+}
+
+// withheldAdmin keeps an ADMIN user's entry with dn/source_state bookkeeping only.
+func (p *planner) withheldAdmin(username string, prior Entry, state SourceState, dn string, wouldBe ActionKind, wouldBeReason string) {
+	next := prior
+	next.SourceState = state
+	next.DN = dn
+	p.res.Planned[username] = next
+	p.res.Summary.SkippedAdmins = append(p.res.Summary.SkippedAdmins, username)
+	if next == prior {
+		return
+	}
+	reason := fmt.Sprintf("PingID ADMIN, not changed (would %s: %s)", wouldBe, wouldBeReason)
+	p.record(Action{Username: username, Kind: KindStateOnly, Reason: reason, Changes: changes(prior, next), Prior: ptr(prior), Planned: ptr(next)})
+}
+
+// link decides for an in-scope directory user who is not managed yet but exists in PingID.
+func (p *planner) link(key string, d DirectoryUser, existing PingIDUser) error {
+	o := p.in.Options
+	username := existing.Username
+	if username == "" {
+		username = d.Username
+	} else if FoldUsername(username) != key {
+		return fmt.Errorf("existing PingID user for %q is named %q", d.Username, username)
+	}
+	if existing.Role == RoleAdmin {
+		p.res.Summary.SkippedAdmins = append(p.res.Summary.SkippedAdmins, username)
+		return nil
+	}
+	state := SourceInScope
+	if !d.Enabled {
+		if !o.ProvisionDisabledUsers || o.deleteMode() {
+			p.res.Summary.SkippedDisabled = append(p.res.Summary.SkippedDisabled, d.Username)
+			return nil
+		}
+		state = SourceDisabled
+	}
+	current := Entry{
+		DN:          d.DN,
+		Email:       existing.Email,
+		FirstName:   existing.FirstName,
+		LastName:    existing.LastName,
+		Enabled:     existing.Status != StatusSuspended,
+		Status:      existing.Status,
+		SourceState: state,
+	}
+	next := current
+	if o.UserUpdate {
+		applyMapped(&next, d, o)
+		if state == SourceInScope {
+			next.Enabled = true
+		}
+	}
+	if state == SourceDisabled && o.UserDisableDelete {
+		next.Enabled = false
+	}
+	reason := describe(KindLink, Entry{}, next)
+	switch {
+	case current.Enabled && !next.Enabled:
+		reason += ", suspended"
+	case !current.Enabled && next.Enabled:
+		reason += ", re-activated"
+	}
+	if fields := changedAttributes(current, next); fields != "" {
+		reason += "; " + fields + " changed"
+	}
+	p.res.Planned[username] = next
+	p.res.LinkSet[username] = true
+	a := Action{Username: username, Kind: KindLink, Reason: reason, Changes: changes(current, next), Planned: ptr(next)}
+	p.record(a)
+	if current.Enabled && !next.Enabled {
+		p.deprovisions = append(p.deprovisions, a)
+	}
+	return nil
+}
+
+// create decides for an in-scope directory user found neither in the state nor in PingID.
+func (p *planner) create(d DirectoryUser) {
+	o := p.in.Options
+	if !o.UserCreate {
+		return
+	}
+	state := SourceInScope
+	if !d.Enabled {
+		if !o.ProvisionDisabledUsers || o.deleteMode() {
+			p.res.Summary.SkippedDisabled = append(p.res.Summary.SkippedDisabled, d.Username)
+			return
+		}
+		state = SourceDisabled
+	}
+	next := Entry{DN: d.DN, Enabled: d.Enabled, Status: StatusNotActive, SourceState: state}
+	applyMapped(&next, d, o)
+	p.res.Planned[d.Username] = next
+	p.record(Action{Username: d.Username, Kind: KindCreate, Reason: describe(KindCreate, Entry{}, next), Changes: changes(Entry{}, next), Planned: ptr(next)})
+}
+
+// record adds an action and counts it.
+func (p *planner) record(a Action) {
+	p.res.Actions = append(p.res.Actions, a)
+	s := &p.res.Summary
+	switch a.Kind {
+	case KindCreate:
+		s.Provision++
+	case KindLink:
+		s.Provision++
+		s.Link++
+	case KindUpdate:
+		s.Update++
+	case KindEnable:
+		s.Enable++
+	case KindDisable:
+		s.Disable++
+		p.deprovisions = append(p.deprovisions, a)
+	case KindDelete:
+		s.Delete++
+		p.deprovisions = append(p.deprovisions, a)
+	}
+}
+
+// applyMapped copies the mapped, present directory values into e.
+func applyMapped(e *Entry, d DirectoryUser, o Options) {
+	if o.MapEmail && d.Email != nil {
+		e.Email = *d.Email
+	}
+	if o.MapFirstName && d.FirstName != nil {
+		e.FirstName = *d.FirstName
+	}
+	if o.MapLastName && d.LastName != nil {
+		e.LastName = *d.LastName
+	}
+}
+
+// ScopeDelta names the look-ups Plan needs, sorted: prior usernames whose user is not in scope
+// (look them up in the directory: found -> Input.OutOfScope, absent -> deleted) and in-scope
+// directory usernames not in the prior state (look them up in PingID -> Input.Existing).
+func ScopeDelta(prior map[string]Entry, inScope []DirectoryUser) (leftScope, notManaged []string) {
+	scope := make(map[string]struct{}, len(inScope))
+	for _, d := range inScope {
+		scope[FoldUsername(d.Username)] = struct{}{}
+	}
+	managed := make(map[string]struct{}, len(prior))
+	for username := range prior {
+		key := FoldUsername(username)
+		managed[key] = struct{}{}
+		if _, ok := scope[key]; !ok {
+			leftScope = append(leftScope, username)
+		}
+	}
+	for _, d := range inScope {
+		if _, ok := managed[FoldUsername(d.Username)]; !ok {
+			notManaged = append(notManaged, d.Username)
+		}
+	}
+	slices.Sort(leftScope)
+	slices.Sort(notManaged)
+	return leftScope, notManaged
+}
