@@ -1,0 +1,237 @@
+package datastore
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+
+	"github.com/go-ldap/ldap/v3"
+)
+
+// Directory is an open, bound connection. Its methods may be called
+// concurrently; cancelling the context of a call closes the connection.
+type Directory struct {
+	conn *ldap.Conn
+	cfg  Config // with defaults applied
+}
+
+// Open dials, secures (ldaps:// or StartTLS, certificates verified unless
+// InsecureSkipVerify) and binds: a simple bind when BindDN is set, otherwise
+// the connection stays anonymous. ctx and cfg.Timeout bound the whole call.
+func Open(ctx context.Context, cfg Config) (*Directory, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	u, err := url.Parse(cfg.URL)
+	if err != nil {
+		return nil, &ConfigError{Field: "url", Reason: err.Error()}
+	}
+	ldaps := strings.EqualFold(u.Scheme, "ldaps")
+	host, port := u.Hostname(), u.Port()
+	if port == "" {
+		port = ldap.DefaultLdapPort
+		if ldaps {
+			port = ldap.DefaultLdapsPort
+		}
+	}
+	tlsConfig, err := cfg.tlsConfig(host)
+	if err != nil {
+		return nil, err
+	}
+
+	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
+	defer cancel()
+
+	raw, err := (&net.Dialer{}).DialContext(ctx, "tcp", net.JoinHostPort(host, port))
+	if err != nil {
+		return nil, &Error{Op: OpDial, Target: cfg.URL, Err: err}
+	}
+	netConn := raw
+	if ldaps {
+		tlsConn := tls.Client(raw, tlsConfig)
+		if err := tlsConn.HandshakeContext(ctx); err != nil {
+			_ = raw.Close()
+			return nil, &Error{Op: OpTLS, Target: cfg.URL, Err: err}
+		}
+		netConn = tlsConn
+	}
+	conn := ldap.NewConn(netConn, ldaps)
+	conn.Start()
+	conn.SetTimeout(cfg.Timeout)
+
+	// Cancellation or the timeout closes the connection, which unblocks a
+	// hanging StartTLS handshake or bind.
+	stop := context.AfterFunc(ctx, func() { _ = conn.Close() })
+	fail := func(op string, err error) (*Directory, error) {
+		stop()
+		_ = conn.Close()
+		if ctx.Err() != nil {
+			err = fmt.Errorf("%w (%w)", ctx.Err(), err)
+		}
+		return nil, newError(op, cfg.URL, err)
+	}
+	if cfg.StartTLS {
+		if err := conn.StartTLS(tlsConfig); err != nil {
+			return fail(OpTLS, fmt.Errorf("StartTLS: %w", err))
+		}
+	}
+	if cfg.BindDN != "" {
+		if err := conn.Bind(cfg.BindDN, cfg.BindPassword); err != nil {
+			return fail(OpBind, fmt.Errorf("simple bind as %q: %w", cfg.BindDN, err))
+		}
+	}
+	if !stop() {
+		_ = conn.Close()
+		return nil, &Error{Op: OpBind, Target: cfg.URL, Err: ctx.Err()}
+	}
+	return &Directory{conn: conn, cfg: cfg}, nil
+}
+
+func (c Config) tlsConfig(host string) (*tls.Config, error) {
+	tc := &tls.Config{
+		ServerName:         host,
+		MinVersion:         tls.VersionTLS12,
+		InsecureSkipVerify: c.InsecureSkipVerify, //nolint:gosec // explicit opt-in (insecure_skip_verify)
+	}
+	if c.CACertificate != "" {
+		pool, err := certPool(c.CACertificate)
+		if err != nil {
+			return nil, &ConfigError{Field: "ca_certificate", Reason: err.Error()}
+		}
+		tc.RootCAs = pool
+	}
+	return tc, nil
+}
+
+// Close ends the connection.
+func (d *Directory) Close() error {
+	return d.conn.Close()
+}
+
+// withContext runs op and closes the connection if ctx ends first, so that a
+// blocked operation returns.
+func (d *Directory) withContext(ctx context.Context, op func() error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	stop := context.AfterFunc(ctx, func() { _ = d.conn.Close() })
+	err := op()
+	if !stop() {
+		if err != nil {
+			return fmt.Errorf("%w (%w)", ctx.Err(), err)
+		}
+		return ctx.Err()
+	}
+	if err != nil && d.conn.IsClosing() {
+		return fmt.Errorf("%w: %w", ErrClosed, err)
+	}
+	return err
+}
+
+// searchPaged runs a paged search and hands every entry to fn. Any
+// non-success result, and any continuation reference that is not ignorable,
+// fails the whole search: the caller never sees a truncated result as success.
+func (d *Directory) searchPaged(ctx context.Context, base string, scope int, filter string, attrs []string, fn func(*ldap.Entry) error) error {
+	paging := ldap.NewControlPaging(uint32(d.cfg.PageSize))
+	req := ldap.NewSearchRequest(base, scope, ldap.NeverDerefAliases, 0, d.timeLimit(), false,
+		filter, attrs, []ldap.Control{paging})
+	for {
+		var res *ldap.SearchResult
+		err := d.withContext(ctx, func() error {
+			var err error
+			res, err = d.conn.Search(req)
+			return err
+		})
+		if err != nil {
+			return newError(OpSearch, base, fmt.Errorf("filter %s: %w", filter, err))
+		}
+		if refs := d.relevantReferrals(res.Referrals); len(refs) > 0 {
+			return &Error{Op: OpSearch, Target: base, Err: fmt.Errorf("%w: part of the scope is on another server: %s",
+				ErrReferral, strings.Join(refs, ", "))}
+		}
+		for _, e := range res.Entries {
+			if err := fn(e); err != nil {
+				return err
+			}
+		}
+		ctrl, ok := ldap.FindControl(res.Controls, ldap.ControlTypePaging).(*ldap.ControlPaging)
+		if !ok || len(ctrl.Cookie) == 0 {
+			// No control back: the server ignored paging and, since the result
+			// code was success, returned everything.
+			return nil
+		}
+		paging.SetCookie(ctrl.Cookie)
+	}
+}
+
+// readEntry reads one entry by DN. A missing entry is ErrNoSuchEntry.
+func (d *Directory) readEntry(ctx context.Context, dn string, attrs []string) (*ldap.Entry, error) {
+	req := ldap.NewSearchRequest(dn, ldap.ScopeBaseObject, ldap.NeverDerefAliases, 0, d.timeLimit(), false,
+		"(objectClass=*)", attrs, nil)
+	var res *ldap.SearchResult
+	err := d.withContext(ctx, func() error {
+		var err error
+		res, err = d.conn.Search(req)
+		return err
+	})
+	if ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject) {
+		return nil, &Error{Op: OpSearch, Target: dn, Code: ldap.LDAPResultNoSuchObject,
+			Err: fmt.Errorf("%w (or it is not visible to the bind account): %w", ErrNoSuchEntry, err)}
+	}
+	if err != nil {
+		return nil, newError(OpSearch, dn, err)
+	}
+	if refs := d.relevantReferrals(res.Referrals); len(refs) > 0 {
+		return nil, &Error{Op: OpSearch, Target: dn, Err: fmt.Errorf("%w: %s", ErrReferral, strings.Join(refs, ", "))}
+	}
+	if len(res.Entries) != 1 {
+		return nil, &Error{Op: OpSearch, Target: dn, Err: fmt.Errorf("%w: base search returned %d entries", ErrNoSuchEntry, len(res.Entries))}
+	}
+	return res.Entries[0], nil
+}
+
+func (d *Directory) timeLimit() int {
+	secs := int(d.cfg.Timeout.Seconds())
+	if secs < 1 {
+		secs = 1
+	}
+	return secs
+}
+
+// relevantReferrals drops the continuation references that Active Directory
+// returns for its configuration and DNS application partitions when a search
+// starts at the domain root: they never hold users. Every other reference
+// means entries of the scope live elsewhere, which must fail the read.
+func (d *Directory) relevantReferrals(refs []string) []string {
+	var out []string
+	for _, ref := range refs {
+		if d.cfg.DirectoryType == DirectoryActiveDirectory && isADPartitionReferral(ref) {
+			continue
+		}
+		out = append(out, ref)
+	}
+	return out
+}
+
+func isADPartitionReferral(ref string) bool {
+	u, err := url.Parse(ref)
+	if err != nil {
+		return false
+	}
+	dn, err := ldap.ParseDN(strings.TrimPrefix(u.Path, "/"))
+	if err != nil || len(dn.RDNs) == 0 || len(dn.RDNs[0].Attributes) != 1 {
+		return false
+	}
+	first := dn.RDNs[0].Attributes[0]
+	switch {
+	case strings.EqualFold(first.Type, "CN") && strings.EqualFold(first.Value, "Configuration"),
+		strings.EqualFold(first.Type, "DC") && strings.EqualFold(first.Value, "DomainDnsZones"),
+		strings.EqualFold(first.Type, "DC") && strings.EqualFold(first.Value, "ForestDnsZones"):
+		return true
+	}
+	return false
+}
