@@ -12,7 +12,7 @@ var (
 	// ErrNotAGroup: group_dn names an entry that is not a static group.
 	ErrNotAGroup = errors.New("not a group")
 	// ErrMissingUsername: an in-scope entry lacks the username attribute.
-	ErrMissingUsername = errors.New("entry has no username attribute")
+	ErrMissingUsername = errors.New("missing username attribute")
 	// ErrDuplicateUsername: two entries map to the same username (case-insensitively).
 	ErrDuplicateUsername = errors.New("duplicate username")
 	// ErrNestingTooDeep: nested groups go deeper than MaxNestingDepth.

@@ -182,16 +182,27 @@ func newFound() *found {
 }
 
 func (f *found) add(e *ldap.Entry) error {
-	dn, err := ldap.ParseDN(e.DN)
+	dn, err := parseEntryDN(e)
 	if err != nil {
-		return fmt.Errorf("server returned an unparsable DN %q: %w", e.DN, err)
+		return err
 	}
-	key := normDN(dn)
+	f.addParsed(e, dn, normDN(dn))
+	return nil
+}
+
+func (f *found) addParsed(e *ldap.Entry, dn *ldap.DN, key string) {
 	if _, ok := f.entries[key]; !ok {
 		f.entries[key] = e
 		f.dns[key] = dn
 	}
-	return nil
+}
+
+func parseEntryDN(e *ldap.Entry) (*ldap.DN, error) {
+	dn, err := ldap.ParseDN(e.DN)
+	if err != nil {
+		return nil, fmt.Errorf("server returned an unparsable DN %q: %w", e.DN, err)
+	}
+	return dn, nil
 }
 
 // Search returns every user in scope, sorted by lower-cased username. Any
@@ -233,14 +244,25 @@ func collectUsers(users *found) func(*ldap.Entry) error {
 
 func collectDNs(set map[string]bool) func(*ldap.Entry) error {
 	return func(e *ldap.Entry) error {
-		dn, err := ldap.ParseDN(e.DN)
+		dn, err := parseEntryDN(e)
 		if err != nil {
-			return fmt.Errorf("server returned an unparsable DN %q: %w", e.DN, err)
+			return err
 		}
 		set[normDN(dn)] = true
 		return nil
 	}
 }
+
+// collectResolvedDNs is collectDNs for resolveDNs callbacks.
+func collectResolvedDNs(set map[string]bool) resolvedFunc {
+	return func(_ *ldap.Entry, _ *ldap.DN, key string) error {
+		set[key] = true
+		return nil
+	}
+}
+
+// resolvedFunc receives an entry found by resolveDNs with its parsed DN and key.
+type resolvedFunc func(e *ldap.Entry, dn *ldap.DN, key string) error
 
 func (d *Directory) searchByFilter(ctx context.Context, p *plan, users *found, disabled map[string]bool) error {
 	if err := d.searchPaged(ctx, p.q.BaseDN, ldap.ScopeWholeSubtree, p.filter, p.attrs, collectUsers(users)); err != nil {
@@ -428,21 +450,17 @@ func (d *Directory) searchExpandedGroup(ctx context.Context, p *plan, users *fou
 		}
 
 		var subgroups []string
-		keep := func(inScope bool) func(*ldap.Entry) error {
-			return func(e *ldap.Entry) error {
+		keep := func(inScope bool) resolvedFunc {
+			return func(e *ldap.Entry, dn *ldap.DN, key string) error {
 				if isGroupEntry(e) {
-					dn, err := ldap.ParseDN(e.DN)
-					if err != nil {
-						return fmt.Errorf("server returned an unparsable DN %q: %w", e.DN, err)
-					}
-					if key := normDN(dn); p.q.Nested && !visitedGroups[key] {
+					if p.q.Nested && !visitedGroups[key] {
 						visitedGroups[key] = true
 						subgroups = append(subgroups, e.DN)
 					}
 					return nil
 				}
 				if inScope {
-					return users.add(e)
+					users.addParsed(e, dn, key)
 				}
 				return nil
 			}
@@ -497,7 +515,7 @@ func (d *Directory) searchExpandedGroup(ctx context.Context, p *plan, users *fou
 	for key, dn := range users.dns {
 		refs = append(refs, dnRef{dn: dn, key: key})
 	}
-	return d.resolveDNs(ctx, refs, p.disabledFilter, []string{"1.1"}, collectDNs(disabled))
+	return d.resolveDNs(ctx, refs, p.disabledFilter, []string{"1.1"}, collectResolvedDNs(disabled))
 }
 
 // dnRef is a parsed DN with its normalized key.
@@ -512,7 +530,7 @@ type dnRef struct {
 // in the batch (same RDN value elsewhere is impossible one level down, but a
 // server may match RDN values loosely) are ignored. A missing parent means the
 // members do not exist (dangling references).
-func (d *Directory) resolveDNs(ctx context.Context, refs []dnRef, selector string, attrs []string, fn func(*ldap.Entry) error) error {
+func (d *Directory) resolveDNs(ctx context.Context, refs []dnRef, selector string, attrs []string, fn resolvedFunc) error {
 	type batch struct {
 		parent string
 		refs   []dnRef
@@ -547,14 +565,15 @@ func (d *Directory) resolveDNs(ctx context.Context, refs []dnRef, selector strin
 			}
 			filter := and("(|"+terms.String()+")", selector)
 			err := d.searchPaged(ctx, b.parent, ldap.ScopeSingleLevel, filter, attrs, func(e *ldap.Entry) error {
-				dn, err := ldap.ParseDN(e.DN)
+				dn, err := parseEntryDN(e)
 				if err != nil {
-					return fmt.Errorf("server returned an unparsable DN %q: %w", e.DN, err)
+					return err
 				}
-				if !want[normDN(dn)] {
+				key := normDN(dn)
+				if !want[key] {
 					return nil
 				}
-				return fn(e)
+				return fn(e, dn, key)
 			})
 			var de *Error
 			if errors.As(err, &de) && de.Code == ldap.LDAPResultNoSuchObject {
