@@ -77,6 +77,8 @@ type providerData struct {
 	// datastore is nil when neither the datastore block nor PINGID_LDAP_URL is set; objects that
 	// read the directory report that as an error pointing at the provider block.
 	datastore *datastore.Config
+	// concurrency bounds the workers that fan PingID calls out per user.
+	concurrency int
 }
 
 func (p *PingIDProvider) Metadata(_ context.Context, _ provider.MetadataRequest, resp *provider.MetadataResponse) {
@@ -255,7 +257,7 @@ func (p *PingIDProvider) Configure(ctx context.Context, req provider.ConfigureRe
 		"max_concurrency":   resolved.pingid.MaxConcurrency,
 		"datastore":         resolved.datastore != nil,
 	})
-	data := &providerData{client: client, datastore: resolved.datastore}
+	data := &providerData{client: client, datastore: resolved.datastore, concurrency: resolved.pingid.MaxConcurrency}
 	resp.DataSourceData = data
 	resp.ResourceData = data
 }

@@ -61,7 +61,9 @@ type ldapFilterValidator struct{}
 func (ldapFilterValidator) Description(context.Context) string {
 	return "must be an RFC 4515 LDAP filter in parentheses"
 }
-func (v ldapFilterValidator) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
+func (v ldapFilterValidator) MarkdownDescription(ctx context.Context) string {
+	return v.Description(ctx)
+}
 
 func (ldapFilterValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
 	if !known(req.ConfigValue) {
