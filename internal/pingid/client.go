@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -146,7 +147,17 @@ func NewClient(cfg Config) (*Client, error) {
 }
 
 func defaultHTTPClient(maxConnsPerHost int) *http.Client {
-	transport := http.DefaultTransport.(*http.Transport).Clone()
+	var transport *http.Transport
+	if dt, ok := http.DefaultTransport.(*http.Transport); ok {
+		transport = dt.Clone() // keeps proxy-from-environment, dial and keep-alive timeouts
+	} else {
+		transport = &http.Transport{
+			Proxy:                 http.ProxyFromEnvironment,
+			DialContext:           (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+			ForceAttemptHTTP2:     true,
+			ExpectContinueTimeout: time.Second,
+		}
+	}
 	transport.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
 	transport.TLSHandshakeTimeout = 10 * time.Second
 	transport.MaxIdleConnsPerHost = maxConnsPerHost

@@ -41,18 +41,21 @@ type fakeUser struct {
 	Devices             int
 }
 
+// hangLimit bounds a hang fault.
+const hangLimit = 5 * time.Second
+
 // fault changes how the fake answers one request of an operation.
 type fault struct {
-	status        int           // answer with this HTTP status (and body) instead of processing
-	retryAfter    string        // Retry-After header for status faults
-	body          string        // raw body for status faults; empty means a signed error body
-	errorID       int           // errorId of the signed error body of a status fault
-	dropBefore    bool          // hijack and close the connection without processing
-	dropAfter     bool          // process the request, then hijack and close (response lost)
-	statusAfter   int           // process the request, then answer with this status (e.g. 503)
-	hang          bool          // block until the client gives up on the request
-	after         func()        // runs after the request was processed, before answering
-	delay         time.Duration // hold the request this long before processing
+	status      int           // answer with this HTTP status (and body) instead of processing
+	retryAfter  string        // Retry-After header for status faults
+	body        string        // raw body for status faults; empty means a signed error body
+	errorID     int           // errorId of the signed error body of a status fault
+	dropBefore  bool          // hijack and close the connection without processing
+	dropAfter   bool          // process the request, then hijack and close (response lost)
+	statusAfter int           // process the request, then answer with this status (e.g. 503)
+	hang        bool          // block until the client gives up on the request
+	after       func()        // runs after the request was processed, before answering
+	delay       time.Duration // hold the request this long before processing
 }
 
 type recordedRequest struct {
@@ -215,10 +218,16 @@ func (f *fakePingID) serveHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if flt.hang {
+		// Bounded, so a client that never gives up fails its test instead of hanging it:
+		// it then gets an ordinary answer on its first attempt.
+		select {
+		case <-r.Context().Done():
+			return
+		case <-time.After(hangLimit):
+		}
+	}
 	switch {
-	case flt.hang:
-		<-r.Context().Done()
-		return
 	case flt.dropBefore:
 		hijackAndClose(f.t, w)
 		return

@@ -1,0 +1,9 @@
+// Package pingid is a client for the PingID API 4.9 user operations (adduser,
+// getuserdetails, edituser, deleteuser, suspenduser, activateuser) and a parser for the
+// pingid.properties file PingOne exports.
+//
+// Every request is a compact JWS signed HS256 with the decoded use_base64_key; every
+// response must verify with the same key before it is believed. Calls are bounded in
+// concurrency, retried with backoff on 429/5xx/network errors, and an adduser whose outcome
+// is unknown is never resent before the user has been looked up.
+package pingid
