@@ -179,6 +179,9 @@ func resolveConfig(cfg providerModel, getenv func(string) string, readFile func(
 		MaxRetries:     int(r.int(cfg.MaxRetries, path.Root("max_retries"), envMaxRetries, defaultMaxRetries, 0)),
 		RequestTimeout: r.duration(cfg.RequestTimeout, path.Root("request_timeout"), envRequestTimeout, defaultRequestTimeout),
 	}
+	if out.pingid.MaxRetries == 0 {
+		out.pingid.MaxRetries = pingid.NoRetries // the client reads 0 as "use the default"
+	}
 	out.datastore = r.datastore(cfg.Datastore)
 	return out, r.diags
 }

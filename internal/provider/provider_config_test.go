@@ -16,6 +16,8 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/pingid-provisioner/terraform-provider-pingid/internal/pingid"
 )
 
 // Test credentials: the key is the research file's golden-vector key (32 bytes decoded).
@@ -230,6 +232,19 @@ func TestResolveConfigErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestResolveConfigMaxRetriesZeroDisablesRetries(t *testing.T) {
+	m := nullModel()
+	m.Properties = types.StringValue(exportedProperties)
+	m.MaxRetries = types.Int64Value(0)
+	got, diags := resolveConfig(m, env(nil), files(nil))
+	if diags.HasError() {
+		t.Fatal(diags)
+	}
+	if got.pingid.MaxRetries != pingid.NoRetries {
+		t.Errorf("max_retries = 0 resolved to %d, want pingid.NoRetries", got.pingid.MaxRetries)
 	}
 }
 
