@@ -200,10 +200,56 @@ func TestPlanProperties(t *testing.T) {
 		if len(again.Actions) != 0 || !reflect.DeepEqual(again.Planned, res.Planned) {
 			t.Fatalf("%s: plan after apply is not empty: %v", name, describeActions(again.Actions))
 		}
+		// The same world with a prior state that Read produced (Refreshed), applied through a
+		// model of PingID and refreshed again: the next plan must still be empty.
+		for username, e := range w.firstPrior {
+			w.firstPrior[username] = Refreshed(e, PingIDUser{Email: e.Email, FirstName: e.FirstName, LastName: e.LastName, Status: e.Status})
+		}
+		in = w.input(w.firstPrior)
+		res, _ = Plan(in)
+		refreshed := applyAndRefresh(in, res)
+		again, err = Plan(w.input(refreshed))
+		if err != nil {
+			t.Fatalf("%s: Plan after apply and refresh: %v", name, err)
+		}
+		if len(again.Actions) != 0 || !reflect.DeepEqual(again.Planned, refreshed) {
+			t.Fatalf("%s: plan after apply and refresh is not empty: %v", name, describeActions(again.Actions))
+		}
 		if t.Failed() {
 			t.Fatalf("%s failed", name)
 		}
 	}
+}
+
+// applyAndRefresh models PingID executing the actions (a NOT_ACTIVE user cannot be suspended
+// or activated; suspend and activate change the status; nothing else does) and returns what
+// Read then stores.
+func applyAndRefresh(in Input, res Result) map[string]Entry {
+	status := map[string]string{}
+	for username, e := range res.Planned {
+		status[username] = e.Status
+	}
+	for _, a := range res.Actions {
+		if a.Planned == nil {
+			continue
+		}
+		s := a.Planned.Status
+		switch {
+		case a.Kind == KindCreate:
+			s = StatusNotActive
+		case s == StatusNotActive:
+		case a.Planned.Enabled && s == StatusSuspended:
+			s = StatusActive
+		case !a.Planned.Enabled:
+			s = StatusSuspended
+		}
+		status[a.Username] = s
+	}
+	refreshed := make(map[string]Entry, len(res.Planned))
+	for username, e := range res.Planned {
+		refreshed[username] = Refreshed(e, PingIDUser{Username: username, Email: e.Email, FirstName: e.FirstName, LastName: e.LastName, Status: status[username]})
+	}
+	return refreshed
 }
 
 func describeActions(actions []Action) string {

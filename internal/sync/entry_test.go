@@ -190,3 +190,55 @@ func TestRefreshed(t *testing.T) {
 		}
 	}
 }
+
+// assertParsePathsAgree checks the canonical fast path against encoding/json on one input.
+func assertParsePathsAgree(t *testing.T, s string) {
+	t.Helper()
+	fast, fastErr := ParseEntry(s)
+	slow, slowErr := parseEntryJSON(s)
+	if (fastErr == nil) != (slowErr == nil) || fast != slow {
+		t.Fatalf("ParseEntry(%q) = %#v, %v; encoding/json gives %#v, %v", s, fast, fastErr, slow, slowErr)
+	}
+}
+
+func TestParseEntryFastPathAgreesWithEncodingJSON(t *testing.T) {
+	plain := Entry{DN: "uid=a", Email: "é@x", FirstName: "A", LastName: "B", Status: "ACTIVE", SourceState: SourceOutOfScope}
+	if _, ok := parseCanonical(plain.JSON()); !ok {
+		t.Fatalf("canonical entry %s does not take the fast path", plain.JSON())
+	}
+	rng := rand.New(rand.NewSource(2))
+	alphabet := []string{"a", "\"", "\\", "\x01", "é", "\xff", "\u2028", "}", ",", "_", "in_scope", "true"}
+	states := []SourceState{SourceInScope, SourceDisabled, SourceOutOfScope, SourceDeleted, "bogus"}
+	for i := 0; i < 5000; i++ {
+		var parts [5]string
+		for j := range parts {
+			var b strings.Builder
+			for n := rng.Intn(4); n > 0; n-- {
+				b.WriteString(alphabet[rng.Intn(len(alphabet))])
+			}
+			parts[j] = b.String()
+		}
+		e := Entry{DN: parts[0], Email: parts[1], FirstName: parts[2], LastName: parts[3], Status: parts[4],
+			Enabled: rng.Intn(2) == 0, SourceState: states[rng.Intn(len(states))]}
+		s := []byte(e.JSON())
+		assertParsePathsAgree(t, string(s))
+		// Corrupt it: a random byte replaced, removed or the tail cut.
+		k := rng.Intn(len(s))
+		switch rng.Intn(3) {
+		case 0:
+			s[k] = `"\{}:,x`[rng.Intn(7)]
+		case 1:
+			s = append(s[:k], s[k+1:]...)
+		default:
+			s = s[:k]
+		}
+		assertParsePathsAgree(t, string(s))
+	}
+}
+
+func FuzzParseEntry(f *testing.F) {
+	f.Add(Entry{DN: "uid=a", Email: "a@x", Enabled: true, Status: "ACTIVE", SourceState: SourceInScope}.JSON())
+	f.Add(Entry{DN: `x"y`, SourceState: SourceDeleted}.JSON())
+	f.Add(`{"dn":"","email":"","enabled":false,"first_name":"","last_name":"","source_state":"disabled","status":""}`)
+	f.Fuzz(func(t *testing.T, s string) { assertParsePathsAgree(t, s) })
+}

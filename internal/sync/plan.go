@@ -157,6 +157,17 @@ func (o Options) validate() error {
 	return nil
 }
 
+// priorUser is one prior entry while planning.
+type priorUser struct {
+	username, key string
+	entry         Entry
+	inScope       bool
+}
+
+func duplicateInScope(d DirectoryUser) error {
+	return fmt.Errorf("directory user %q appears twice in scope (usernames match case-insensitively)", d.Username)
+}
+
 // planner accumulates one Plan run.
 type planner struct {
 	in           Input
@@ -171,34 +182,43 @@ func Plan(in Input) (Result, error) {
 	if err := in.Options.validate(); err != nil {
 		return Result{}, err
 	}
-	priorByFold := make(map[string]string, len(in.Prior))
-	for username := range in.Prior {
+	// One look-up per user: the prior entries are indexed by folded name into a slice that
+	// also records which of them are in scope.
+	prior := make([]priorUser, 0, len(in.Prior))
+	priorByFold := make(map[string]int, len(in.Prior))
+	for username, e := range in.Prior {
 		key := FoldUsername(username)
-		if other, dup := priorByFold[key]; dup {
-			a, b := min(other, username), max(other, username)
-			return Result{}, fmt.Errorf("prior users %q and %q differ only in letter case", a, b)
+		if i, dup := priorByFold[key]; dup {
+			other := prior[i].username
+			return Result{}, fmt.Errorf("prior users %q and %q differ only in letter case", min(other, username), max(other, username))
 		}
-		priorByFold[key] = username
+		priorByFold[key] = len(prior)
+		prior = append(prior, priorUser{username: username, key: key, entry: e})
 	}
 	p := planner{in: in, res: Result{
 		Planned: make(map[string]Entry, max(len(in.Prior), len(in.InScope))),
 		LinkSet: map[string]bool{},
 	}}
-	inScope := make(map[string]struct{}, len(in.InScope))
+	unmanaged := map[string]struct{}{} // folded names of in-scope users not in prior, for the duplicate check
 	for _, d := range in.InScope {
 		key := FoldUsername(d.Username)
-		if _, dup := inScope[key]; dup {
-			return Result{}, fmt.Errorf("directory user %q appears twice in scope (usernames match case-insensitively)", d.Username)
-		}
-		inScope[key] = struct{}{}
-		if username, ok := priorByFold[key]; ok {
+		if i, ok := priorByFold[key]; ok {
+			u := &prior[i]
+			if u.inScope {
+				return Result{}, duplicateInScope(d)
+			}
+			u.inScope = true
 			state := SourceInScope
 			if !d.Enabled {
 				state = SourceDisabled
 			}
-			p.managed(username, key, in.Prior[username], state, &d)
+			p.managed(u.username, key, u.entry, state, &d)
 			continue
 		}
+		if _, dup := unmanaged[key]; dup {
+			return Result{}, duplicateInScope(d)
+		}
+		unmanaged[key] = struct{}{}
 		if existing, ok := in.Existing[key]; ok {
 			if err := p.link(key, d, existing); err != nil {
 				return Result{}, err
@@ -207,14 +227,14 @@ func Plan(in Input) (Result, error) {
 		}
 		p.create(d)
 	}
-	for key, username := range priorByFold {
-		if _, ok := inScope[key]; ok {
+	for _, u := range prior {
+		if u.inScope {
 			continue
 		}
-		if d, ok := in.OutOfScope[key]; ok {
-			p.managed(username, key, in.Prior[username], SourceOutOfScope, &d)
+		if d, ok := in.OutOfScope[u.key]; ok {
+			p.managed(u.username, u.key, u.entry, SourceOutOfScope, &d)
 		} else {
-			p.managed(username, key, in.Prior[username], SourceDeleted, nil)
+			p.managed(u.username, u.key, u.entry, SourceDeleted, nil)
 		}
 	}
 

@@ -609,6 +609,10 @@ func TestPlanInputErrors(t *testing.T) {
 		{"duplicate in scope", func(in *Input) {
 			in.InScope = []DirectoryUser{dirJSmith(), dirJSmith(func(d *DirectoryUser) { d.Username = "JSMITH" })}
 		}, `"JSMITH" appears twice`},
+		{"duplicate in scope of a managed user", func(in *Input) {
+			in.Prior = map[string]Entry{"jsmith": jsmith()}
+			in.InScope = []DirectoryUser{dirJSmith(), dirJSmith(func(d *DirectoryUser) { d.Username = "JSMITH" })}
+		}, `"JSMITH" appears twice`},
 		{"prior users colliding by case", func(in *Input) { in.Prior = map[string]Entry{"jsmith": jsmith(), "JSmith": jsmith()} },
 			`prior users "JSmith" and "jsmith" differ only in letter case`},
 		{"existing user under another name", func(in *Input) {
