@@ -201,6 +201,10 @@ func Plan(in Input) (Result, error) {
 	}}
 	unmanaged := map[string]struct{}{} // folded names of in-scope users not in prior, for the duplicate check
 	for _, d := range in.InScope {
+		if d.Username == "" {
+			// Skipping the user would later read as "left the scope" and deprovision it.
+			return Result{}, fmt.Errorf("directory user %q has no username", d.DN)
+		}
 		key := FoldUsername(d.Username)
 		if i, ok := priorByFold[key]; ok {
 			u := &prior[i]

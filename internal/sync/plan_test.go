@@ -613,6 +613,8 @@ func TestPlanInputErrors(t *testing.T) {
 			in.Prior = map[string]Entry{"jsmith": jsmith()}
 			in.InScope = []DirectoryUser{dirJSmith(), dirJSmith(func(d *DirectoryUser) { d.Username = "JSMITH" })}
 		}, `"JSMITH" appears twice`},
+		{"directory user without a username", func(in *Input) { in.InScope = []DirectoryUser{{DN: "uid=x"}} },
+			`directory user "uid=x" has no username`},
 		{"prior users colliding by case", func(in *Input) { in.Prior = map[string]Entry{"jsmith": jsmith(), "JSmith": jsmith()} },
 			`prior users "JSmith" and "jsmith" differ only in letter case`},
 		{"existing user under another name", func(in *Input) {
