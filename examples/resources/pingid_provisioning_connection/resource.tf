@@ -1,0 +1,33 @@
+# The connection pattern: one resource provisions a whole source location, like a PingID
+# Provisioner channel. Every plan reads the directory and PingID and lists, in `users`, each
+# user to be provisioned, updated, disabled or deleted.
+resource "pingid_provisioning_connection" "corp" {
+  name = "corp-ad"
+
+  source_location = {
+    base_dn       = "OU=People,DC=corp,DC=example,DC=com"
+    group_dn      = "CN=PingID Users,OU=Groups,DC=corp,DC=example,DC=com"
+    filter        = "(objectClass=user)"
+    nested_groups = true
+  }
+
+  attribute_mapping = {
+    username   = "sAMAccountName"
+    email      = "mail"
+    first_name = "givenName"
+    last_name  = "sn"
+  }
+
+  # The PingID Provisioner's settings, at their defaults.
+  user_create              = true
+  user_update              = true
+  user_disable_delete      = true
+  provision_disabled_users = true
+  remove_user_action       = "disable"
+
+  # A plan that would disable or delete more than 10 users fails and lists them.
+  max_deprovisions = 10
+
+  # Destroying the connection leaves every user in PingID as it is.
+  on_destroy = "retain"
+}
