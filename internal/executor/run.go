@@ -158,6 +158,11 @@ func update(ctx context.Context, c Client, a sync.Action, opts Options) error {
 	case sync.KindDisable:
 		return Disable(ctx, c, a.Username)
 	case sync.KindEnable:
+		// Only a suspended user needs activating: activating a user who never activated (a
+		// disable that could not suspend it) would hand out an activation code for nothing.
+		if a.Prior != nil && a.Prior.Status != sync.StatusSuspended {
+			return nil
+		}
 		return Enable(ctx, c, a.Username)
 	}
 	return nil
