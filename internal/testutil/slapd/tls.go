@@ -95,3 +95,14 @@ func (m *tlsMaterial) write(dir string) (*TLSFiles, error) {
 	}
 	return files, nil
 }
+
+// IssueCertificates creates a throwaway CA and a server certificate for hosts
+// (DNS names or IPs; the first is the CN), all PEM-encoded, for test servers
+// other than slapd (the Samba harness).
+func IssueCertificates(hosts []string) (caPEM, certPEM, keyPEM []byte, err error) {
+	m, err := newTLSMaterial(hosts)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return m.caPEM, m.certPEM, m.keyPEM, nil
+}
