@@ -1,3 +1,10 @@
+// Pinned developer tools, kept out of the provider's go.mod so their large dependency graphs
+// never mix with the provider's. `make tools` builds them into ../bin.
+//
+// To change a version: cd tools && go get -tool <module>@<version> && go mod tidy -e
+// (-e because goreleaser's nfpm has a test-only import, go.digitalxero.dev/go-msix, that the
+// module proxy refuses to serve; builds do not need it). goreleaser stays at v2.16.0: v2.17
+// needs that module to build and v2.18 needs Go >= 1.27.
 module github.com/pingid-provisioner/terraform-provider-pingid/tools
 
 go 1.26.3
