@@ -133,8 +133,13 @@ func (r *MappedUserResource) Configure(_ context.Context, req resource.Configure
 }
 
 // ModifyPlan keeps status known when nothing changes it, and unknown when enabled changes.
+// On create it also refuses, at plan time, to take over an existing PingID administrator.
 func (r *MappedUserResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
-	if req.State.Raw.IsNull() || req.Plan.Raw.IsNull() {
+	if req.Plan.Raw.IsNull() {
+		return
+	}
+	if req.State.Raw.IsNull() {
+		r.refuseAdminTakeover(ctx, req, resp)
 		return
 	}
 	var state, plan mappedUserModel
@@ -145,6 +150,26 @@ func (r *MappedUserResource) ModifyPlan(ctx context.Context, req resource.Modify
 	}
 	if plan.Enabled.Equal(state.Enabled) {
 		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("status"), state.Status)...)
+	}
+}
+
+func (r *MappedUserResource) refuseAdminTakeover(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	if r.client == nil {
+		return
+	}
+	var plan mappedUserModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	if resp.Diagnostics.HasError() || !known(plan.Username) || !known(plan.AllowAdmin) || plan.AllowAdmin.ValueBool() {
+		return
+	}
+	u, err := r.client.GetUser(ctx, plan.Username.ValueString())
+	switch {
+	case errors.Is(err, pingid.ErrUserNotFound):
+	case err != nil:
+		resp.Diagnostics.AddError("Unable to look up PingID user", err.Error())
+	case u.Role == roleAdmin:
+		resp.Diagnostics.AddAttributeError(path.Root("username"), "Refusing to manage a PingID administrator",
+			fmt.Sprintf("PingID user %q has the ADMIN role. Set allow_admin = true to let Terraform manage it.", u.UserName))
 	}
 }
 

@@ -131,13 +131,13 @@ func (p *PingIDProvider) Schema(_ context.Context, _ provider.SchemaRequest, res
 				Optional: true,
 				MarkdownDescription: fmt.Sprintf("Maximum number of PingID API calls in flight. Defaults to `%d`. Environment variable: `%s`.",
 					defaultMaxConcurrency, envMaxConcurrency),
-				Validators: []validator.Int64{int64validator.AtLeast(1), int64validator.AtMost(256)},
+				Validators: []validator.Int64{int64validator.Between(1, maxMaxConcurrency)},
 			},
 			"max_retries": schema.Int64Attribute{
 				Optional: true,
 				MarkdownDescription: fmt.Sprintf("Retries of a PingID API call after HTTP 429, 5xx or a network error, with exponential "+
 					"backoff and jitter, honouring `Retry-After`. Defaults to `%d`. Environment variable: `%s`.", defaultMaxRetries, envMaxRetries),
-				Validators: []validator.Int64{int64validator.Between(0, 20)},
+				Validators: []validator.Int64{int64validator.Between(0, maxMaxRetries)},
 			},
 			"request_timeout": schema.StringAttribute{
 				Optional: true,
@@ -193,7 +193,7 @@ func (p *PingIDProvider) Schema(_ context.Context, _ provider.SchemaRequest, res
 						Optional: true,
 						MarkdownDescription: fmt.Sprintf("Paged-results page size (Active Directory caps pages at 1000). Defaults to `%d`. Environment variable: `%s`.",
 							defaultPageSize, envLDAPPageSize),
-						Validators: []validator.Int64{int64validator.Between(1, 100000)},
+						Validators: []validator.Int64{int64validator.Between(1, maxPageSize)},
 					},
 					"timeout": schema.StringAttribute{
 						Optional: true,

@@ -47,6 +47,11 @@ const (
 	defaultRequestTimeout = 30 * time.Second
 	defaultPageSize       = 1000
 	defaultLDAPTimeout    = 30 * time.Second
+
+	// Upper bounds, the same for attributes and environment variables.
+	maxMaxConcurrency = 256
+	maxMaxRetries     = 20
+	maxPageSize       = 100000
 )
 
 var directoryTypes = []string{"active_directory", "openldap", "generic"}
@@ -102,7 +107,7 @@ func (r *configReader) str(v types.String, p path.Path, env string) setting {
 	return s
 }
 
-func (r *configReader) int(v types.Int64, p path.Path, env string, def, minimum int64) int64 {
+func (r *configReader) int(v types.Int64, p path.Path, env string, def, minimum, maximum int64) int64 {
 	switch {
 	case v.IsUnknown():
 		r.diags.AddAttributeError(p, "Value unknown during plan", fmt.Sprintf("%s must be known at plan time.", p))
@@ -110,9 +115,9 @@ func (r *configReader) int(v types.Int64, p path.Path, env string, def, minimum 
 		return v.ValueInt64()
 	case r.getenv(env) != "":
 		n, err := strconv.ParseInt(strings.TrimSpace(r.getenv(env)), 10, 64)
-		if err != nil || n < minimum {
+		if err != nil || n < minimum || n > maximum {
 			r.diags.AddAttributeError(p, "Invalid environment variable",
-				fmt.Sprintf("%s must be an integer of at least %d, got %q.", env, minimum, r.getenv(env)))
+				fmt.Sprintf("%s must be an integer from %d to %d, got %q.", env, minimum, maximum, r.getenv(env)))
 			return def
 		}
 		return n
@@ -175,8 +180,8 @@ func resolveConfig(cfg providerModel, getenv func(string) string, readFile func(
 	}
 	out.pingid = pingid.Config{
 		Credentials:    creds,
-		MaxConcurrency: int(r.int(cfg.MaxConcurrency, path.Root("max_concurrency"), envMaxConcurrency, defaultMaxConcurrency, 1)),
-		MaxRetries:     int(r.int(cfg.MaxRetries, path.Root("max_retries"), envMaxRetries, defaultMaxRetries, 0)),
+		MaxConcurrency: int(r.int(cfg.MaxConcurrency, path.Root("max_concurrency"), envMaxConcurrency, defaultMaxConcurrency, 1, maxMaxConcurrency)),
+		MaxRetries:     int(r.int(cfg.MaxRetries, path.Root("max_retries"), envMaxRetries, defaultMaxRetries, 0, maxMaxRetries)),
 		RequestTimeout: r.duration(cfg.RequestTimeout, path.Root("request_timeout"), envRequestTimeout, defaultRequestTimeout),
 	}
 	if out.pingid.MaxRetries == 0 {
@@ -278,7 +283,7 @@ func (r *configReader) datastore(m *datastoreModel) *datastore.Config {
 		CACertificate:      r.str(m.CACertificate, root.AtName("ca_certificate"), envLDAPCACertificate).value,
 		InsecureSkipVerify: r.bool(m.InsecureSkipVerify, root.AtName("insecure_skip_verify"), envLDAPInsecureSkipVerify),
 		AllowInsecureBind:  r.bool(m.AllowInsecureBind, root.AtName("allow_insecure_bind"), envLDAPAllowInsecureBind),
-		PageSize:           int(r.int(m.PageSize, root.AtName("page_size"), envLDAPPageSize, defaultPageSize, 1)),
+		PageSize:           int(r.int(m.PageSize, root.AtName("page_size"), envLDAPPageSize, defaultPageSize, 1, maxPageSize)),
 		Timeout:            r.duration(m.Timeout, root.AtName("timeout"), envLDAPTimeout, defaultLDAPTimeout),
 	}
 	if cfg.DirectoryType == "" {

@@ -351,7 +351,9 @@ func (r *ProvisioningConnectionResource) planDestroy(ctx context.Context, req re
 		resp.Diagnostics.AddError("Unreadable users in state", err.Error())
 		return
 	}
-	actions := destroyActions(prior, state.RemoveUserAction.ValueString())
+	admins, d := snapshotAdmins(ctx, req.Private)
+	resp.Diagnostics.Append(d...)
+	actions := destroyActions(prior, state.RemoveUserAction.ValueString(), admins)
 	max := int(state.MaxDeprovisions.ValueInt64())
 	if max >= 0 && len(actions) > max {
 		resp.Diagnostics.AddError("Too many users would be deprovisioned",
@@ -366,9 +368,13 @@ func (r *ProvisioningConnectionResource) planDestroy(ctx context.Context, req re
 
 // destroyActions lists the users on_destroy = "deprovision" acts on: every managed user for
 // delete, the ones not yet disabled for disable.
-func destroyActions(prior map[string]sync.Entry, removeAction string) []sync.Action {
+// Users the last refresh found to be PingID administrators are never touched.
+func destroyActions(prior map[string]sync.Entry, removeAction string, admins map[string]bool) []sync.Action {
 	var actions []sync.Action
 	for name, e := range prior {
+		if admins[sync.FoldUsername(name)] {
+			continue
+		}
 		e := e
 		if removeAction == executor.RemoveDelete {
 			actions = append(actions, sync.Action{Username: name, Kind: sync.KindDelete, Reason: "connection destroyed", Prior: &e})
@@ -380,6 +386,18 @@ func destroyActions(prior map[string]sync.Entry, removeAction string) []sync.Act
 	}
 	sort.Slice(actions, func(i, j int) bool { return actions[i].Username < actions[j].Username })
 	return actions
+}
+
+// snapshotAdmins returns the administrators recorded by the last refresh.
+func snapshotAdmins(ctx context.Context, private interface {
+	GetKey(context.Context, string) ([]byte, diag.Diagnostics)
+}) (map[string]bool, diag.Diagnostics) {
+	raw, diags := private.GetKey(ctx, privateSnapshotKey)
+	snap, err := decodeSnapshot(raw)
+	if err != nil || snap == nil {
+		return nil, diags
+	}
+	return snap.Admins, diags
 }
 
 func (r *ProvisioningConnectionResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
@@ -557,7 +575,9 @@ func (r *ProvisioningConnectionResource) Delete(ctx context.Context, req resourc
 		resp.Diagnostics.AddError("Unreadable users in state", err.Error())
 		return
 	}
-	actions := destroyActions(prior, state.RemoveUserAction.ValueString())
+	admins, d := snapshotAdmins(ctx, req.Private)
+	resp.Diagnostics.Append(d...)
+	actions := destroyActions(prior, state.RemoveUserAction.ValueString(), admins)
 	results := executor.Run(ctx, r.data.client, actions, executor.Options{Concurrency: r.data.concurrency})
 	var failures []string
 	for _, res := range results {
