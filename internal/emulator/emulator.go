@@ -72,7 +72,8 @@ type Server struct {
 	users        map[string]*User // keyed by foldUserName(UserName)
 	nextUserID   int64
 	nextDeviceID int64
-	generation   uint64 // bumped by every mutation; compared with savedGeneration
+	generation   uint64            // bumped by every mutation; compared with savedGeneration
+	encoded      map[string][]byte // state-file JSON per user key, dropped when the user changes
 
 	saveMu          sync.Mutex // serialises state-file writes; guards savedGeneration
 	savedGeneration uint64
@@ -112,6 +113,7 @@ func New(opts Options) (*Server, error) {
 		now:          opts.Now,
 		logf:         opts.Logf,
 		users:        map[string]*User{},
+		encoded:      map[string][]byte{},
 		nextUserID:   firstUserID,
 		nextDeviceID: firstDeviceID,
 		faults:       map[string]*Fault{},

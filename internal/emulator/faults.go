@@ -30,7 +30,8 @@ type Fault struct {
 	// BadSignatureRate signs the (otherwise correct) response with a different key.
 	BadSignatureRate float64
 
-	// Count > 0 limits the fault to the next Count calls of the op; then it clears itself.
+	// Count > 0 limits the fault to the next Count calls it applies to (for "*": calls of any op
+	// without a fault of its own); then it clears itself.
 	Count int
 }
 

@@ -3,6 +3,9 @@ package emulator
 // The user-management operations and the user state machine (research §2.6, §2.7).
 
 // result is an operation's outcome: an error id (200 = ok) and the extra responseBody members.
+// Inferred: once the envelope has verified, bad reqBody members (missing or over-long username,
+// unknown role, wrong JSON types) are answered like business errors: a signed HTTP 400 with
+// errorId 400 "Invalid input.".
 type result struct {
 	errorID int
 	fields  map[string]any
@@ -87,7 +90,7 @@ func (s *Server) opAddUser(b requestBody) (result, error) {
 	}
 	s.users[key] = u
 	fields["userDetails"] = userDetails(u)
-	s.generation++
+	s.changedLocked(key)
 	s.mu.Unlock()
 	return success(fields), s.persist()
 }
@@ -135,7 +138,7 @@ func (s *Server) opEditUser(b requestBody) (result, error) {
 		fields["activationCode"] = u.ActivationCode
 	}
 	fields["userDetails"] = userDetails(u)
-	s.generation++
+	s.changedLocked(foldUserName(name))
 	s.mu.Unlock()
 	return success(fields), s.persist()
 }
@@ -154,7 +157,7 @@ func (s *Server) opDeleteUser(b requestBody) (result, error) {
 		return failure(errorIDUserDoesNotExist), nil
 	}
 	delete(s.users, key)
-	s.generation++
+	s.changedLocked(key)
 	s.mu.Unlock()
 	return success(nil), s.persist()
 }
@@ -184,7 +187,7 @@ func (s *Server) opSuspendUser(b requestBody) (result, error) {
 	}
 	u.PreviousStatus = u.Status
 	u.Status = StatusSuspended
-	s.generation++
+	s.changedLocked(foldUserName(name))
 	s.mu.Unlock()
 	return success(nil), s.persist()
 }
@@ -224,7 +227,7 @@ func (s *Server) opActivateUser(b requestBody) (result, error) {
 		u.ActivationCode = newActivationCode()
 		fields["activationCode"] = u.ActivationCode
 	}
-	s.generation++
+	s.changedLocked(foldUserName(name))
 	s.mu.Unlock()
 	return success(fields), s.persist()
 }

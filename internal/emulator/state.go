@@ -20,7 +20,7 @@ type stateFile struct {
 	Base64Key    string `json:"use_base64_key"`
 	NextUserID   int64  `json:"next_user_id"`
 	NextDeviceID int64  `json:"next_device_id"`
-	Users        []User `json:"users"`
+	Users        []User `json:"users,omitempty"` // written by persist, one per line
 }
 
 // ReadStateCredentials returns the tenant stored in a state file, and false when the file does
@@ -74,10 +74,19 @@ func (s *Server) loadState(st *stateFile) error {
 	return nil
 }
 
+// changedLocked records a mutation of the users under keys; s.mu must be held.
+func (s *Server) changedLocked(keys ...string) {
+	s.generation++
+	for _, k := range keys {
+		delete(s.encoded, k)
+	}
+}
+
 // persist writes the state file when it is behind the in-memory state. Callers mutate under
-// s.mu, bump s.generation, release s.mu and then call persist, so the mutation is on disk before
+// s.mu, call changedLocked, release s.mu and then call persist, so the mutation is on disk before
 // the caller answers. Concurrent callers coalesce: whoever writes second finds its generation
-// already saved ("group commit"). Each write is O(users); run large benchmarks without a state file.
+// already saved ("group commit"). Each user's JSON is cached until the user changes, so a save
+// re-encodes only what changed; it still copies and writes the whole file (O(users) bytes).
 func (s *Server) persist() error {
 	if s.statePath == "" {
 		return nil
@@ -91,25 +100,51 @@ func (s *Server) persist() error {
 		return nil
 	}
 	generation := s.generation
-	st := stateFile{
+	header, err := json.Marshal(stateFile{
 		Version:      stateFileVersion,
 		OrgAlias:     s.orgAlias,
 		Token:        s.token,
 		Base64Key:    s.base64Key,
 		NextUserID:   s.nextUserID,
 		NextDeviceID: s.nextDeviceID,
-		Users:        make([]User, 0, len(s.users)),
+	})
+	if err != nil {
+		s.mu.Unlock()
+		return fmt.Errorf("encode emulator state: %w", err)
 	}
-	for _, u := range s.users {
-		st.Users = append(st.Users, u.clone())
+	// Cached slices are never modified after creation, so they stay valid after unlocking.
+	users := make([][]byte, 0, len(s.users))
+	for key, u := range s.users {
+		enc, ok := s.encoded[key]
+		if !ok {
+			if enc, err = json.Marshal(u); err != nil {
+				s.mu.Unlock()
+				return fmt.Errorf("encode emulator state: %w", err)
+			}
+			s.encoded[key] = enc
+		}
+		users = append(users, enc)
 	}
 	s.mu.Unlock()
 
-	data, err := json.MarshalIndent(st, "", " ")
-	if err != nil {
-		return fmt.Errorf("encode emulator state: %w", err)
+	// {"version":…,"users":[\n<user>,\n<user>\n]}: one user per line keeps the file greppable.
+	size := len(header) + 16
+	for _, u := range users {
+		size += len(u) + 2
 	}
-	if err := writeFileAtomic(s.statePath, data); err != nil {
+	buf := make([]byte, 0, size)
+	buf = append(buf, header[:len(header)-1]...) // drop the closing brace
+	buf = append(buf, `,"users":[`...)
+	for i, u := range users {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		buf = append(buf, '\n')
+		buf = append(buf, u...)
+	}
+	buf = append(buf, "\n]}\n"...)
+
+	if err := writeFileAtomic(s.statePath, buf); err != nil {
 		return err
 	}
 	s.savedGeneration = generation

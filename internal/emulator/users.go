@@ -173,7 +173,7 @@ func (s *Server) SeedUser(u User) error {
 		return fmt.Errorf("seed user: %w", err)
 	}
 	s.users[key] = &u
-	s.generation++
+	s.changedLocked(key)
 	s.mu.Unlock()
 	return s.persist()
 }
@@ -208,7 +208,7 @@ func (s *Server) DeleteUserDirect(username string) bool {
 	_, ok := s.users[key]
 	if ok {
 		delete(s.users, key)
-		s.generation++
+		s.changedLocked(key)
 	}
 	s.mu.Unlock()
 	if ok {
@@ -236,7 +236,7 @@ func (s *Server) SetUserStatus(username, status string) error {
 		u.PreviousStatus = ""
 	}
 	u.Status = status
-	s.generation++
+	s.changedLocked(foldUserName(username))
 	s.mu.Unlock()
 	return s.persist()
 }
@@ -265,7 +265,7 @@ func (s *Server) UpdateUserDirect(username string, mutate func(*User)) error {
 	}
 	delete(s.users, oldKey)
 	s.users[newKey] = &updated
-	s.generation++
+	s.changedLocked(oldKey, newKey)
 	s.mu.Unlock()
 	return s.persist()
 }
@@ -275,6 +275,7 @@ func (s *Server) Reset() {
 	s.mu.Lock()
 	s.users = map[string]*User{}
 	s.nextUserID, s.nextDeviceID = firstUserID, firstDeviceID
+	s.encoded = map[string][]byte{}
 	s.generation++
 	s.mu.Unlock()
 	s.ClearFaults()
