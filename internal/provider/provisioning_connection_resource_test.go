@@ -1,12 +1,17 @@
 package provider
 
 import (
+	"context"
 	"fmt"
+	"regexp"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
@@ -14,7 +19,19 @@ import (
 	"github.com/pingid-provisioner/terraform-provider-pingid/internal/sync"
 )
 
-const connAddr = "pingid_provisioning_connection.corp"
+const (
+	connAddr      = "pingid_provisioning_connection.corp"
+	engineeringDN = "cn=engineering,ou=groups,dc=example,dc=com"
+	lockedForever = "000001010000Z" // ppolicy: locked by an administrator, i.e. disabled
+)
+
+// PingID statuses the tests expect.
+const (
+	stActive            = "ACTIVE"
+	stNotActive         = "NOT_ACTIVE"
+	stSuspended         = "SUSPENDED"
+	stPendingActivation = "PENDING_ACTIVATION"
+)
 
 // connectionConfig renders a connection over the pingid-users group; extra is added inside
 // the resource block.
@@ -38,6 +55,11 @@ resource "pingid_provisioning_connection" "corp" {
 `, testBaseDN, testGroupDN, extra)
 }
 
+// providerConfigWith is providerConfig with extra provider attributes.
+func (e *accEnv) providerConfigWith(extra string) string {
+	return strings.Replace(e.providerConfig(), "provider \"pingid\" {", "provider \"pingid\" {\n"+extra, 1)
+}
+
 func userJSON(dn, email, first, last string, enabled bool, status string, source sync.SourceState) knownvalue.Check {
 	return knownvalue.StringExact(sync.Entry{
 		DN: dn, Email: email, FirstName: first, LastName: last, Enabled: enabled, Status: status, SourceState: source,
@@ -46,37 +68,1010 @@ func userJSON(dn, email, first, last string, enabled bool, status string, source
 
 func usersKey(name string) tfjsonpath.Path { return tfjsonpath.New("users").AtMapKey(name) }
 
-// TestAccProvisioningConnection_existingUsersLinked is behaviour 1: an existing PingID user is
-// linked by username, never duplicated, and keeps its status, devices and role.
-func TestAccProvisioningConnection_existingUsersLinked(t *testing.T) {
-	env := newAccEnv(t)
-	if err := env.PingID.SeedUser(emulator.User{
-		UserName: "jsmith", FirstName: "Johnny", LastName: "Smith", Email: "old@example.com", Role: "REGULAR", Status: "ACTIVE",
-		Devices: []emulator.Device{{ID: 1, Type: "iPhone", Nickname: "phone", Role: "PRIMARY"}},
-	}); err != nil {
-		t.Fatal(err)
+// person is a directory user with the attributes the connection maps.
+type person struct{ uid, first, last, mail string }
+
+// The companyLDIF users.
+var (
+	pJSmith    = person{"jsmith", "John", "Smith", "john.smith@example.com"}
+	pADoe      = person{"adoe", "Ann", "Doe", "ann.doe@example.com"}
+	pBWayne    = person{"bwayne", "Bruce", "Wayne", "bruce.wayne@example.com"}
+	pCDisabled = person{"cdisabled", "Carl", "Disabled", "carl.disabled@example.com"}
+	pOutsider  = person{"outsider", "Olivia", "Outsider", "olivia.outsider@example.com"}
+)
+
+func (p person) dn() string { return "uid=" + p.uid + "," + testBaseDN }
+
+// entry is p's expected value in the users map.
+func (p person) entry(enabled bool, status string, state sync.SourceState) sync.Entry {
+	return sync.Entry{DN: p.dn(), Email: p.mail, FirstName: p.first, LastName: p.last, Enabled: enabled, Status: status, SourceState: state}
+}
+
+// ldif adds p to the directory; extra lines (e.g. a disabled marker) are appended.
+func (p person) ldif(extra ...string) string {
+	lines := []string{
+		"dn: " + p.dn(), "objectClass: inetOrgPerson", "uid: " + p.uid, "cn: " + p.first + " " + p.last,
+		"givenName: " + p.first, "sn: " + p.last, "mail: " + p.mail,
 	}
+	return strings.Join(append(lines, extra...), "\n") + "\n"
+}
+
+func modifyLDIF(dn, op, attr string, values ...string) string {
+	lines := []string{"dn: " + dn, "changetype: modify", op + ": " + attr}
+	for _, v := range values {
+		lines = append(lines, attr+": "+v)
+	}
+	return strings.Join(append(lines, "-"), "\n") + "\n"
+}
+
+func addMember(groupDN, memberDN string) string { return modifyLDIF(groupDN, "add", "member", memberDN) }
+func removeMember(groupDN, memberDN string) string {
+	return modifyLDIF(groupDN, "delete", "member", memberDN)
+}
+func disableLDIF(dn string) string { return modifyLDIF(dn, "replace", "pwdAccountLockedTime", lockedForever) }
+func enableLDIF(dn string) string  { return modifyLDIF(dn, "delete", "pwdAccountLockedTime") }
+func replaceLDIF(dn, attr, value string) string {
+	return modifyLDIF(dn, "replace", attr, value)
+}
+func deleteLDIF(dn string) string { return "dn: " + dn + "\nchangetype: delete\n" }
+
+// pre returns a PreConfig that resets the emulator's call counters and then changes the
+// directory, so a step's Check sees only the calls its apply made.
+func (e *accEnv) pre(t *testing.T, ldif ...string) func() {
+	return func() {
+		e.PingID.ResetCalls()
+		for _, l := range ldif {
+			e.apply(t, l)
+		}
+	}
+}
+
+// seed adds PingID users out of band.
+func (e *accEnv) seed(t *testing.T, users ...emulator.User) {
+	t.Helper()
+	for _, u := range users {
+		if err := e.PingID.SeedUser(u); err != nil {
+			t.Fatalf("seed %s: %v", u.UserName, err)
+		}
+	}
+}
+
+// activeJSmith is jsmith as an earlier provisioner left him: enrolled, with a phone, and
+// first name and email that differ from the directory.
+func activeJSmith() emulator.User {
+	return emulator.User{
+		UserName: "jsmith", FirstName: "Johnny", LastName: "Smith", Email: "old@example.com", Role: "REGULAR", Status: stActive,
+		Devices: []emulator.Device{{Type: "iPhone", Nickname: "phone"}},
+	}
+}
+
+// checks runs every check and joins the failures.
+func checks(fns ...func() error) resource.TestCheckFunc {
+	return func(*terraform.State) error {
+		var errs []string
+		for _, fn := range fns {
+			if err := fn(); err != nil {
+				errs = append(errs, err.Error())
+			}
+		}
+		if len(errs) > 0 {
+			return fmt.Errorf("%s", strings.Join(errs, "\n"))
+		}
+		return nil
+	}
+}
+
+// wantUser checks a PingID user in the emulator.
+func (e *accEnv) wantUser(name string, check func(u emulator.User) error) func() error {
+	return func() error {
+		u, ok := e.PingID.User(name)
+		if !ok {
+			return fmt.Errorf("PingID user %q does not exist; users: %v", name, e.usernames())
+		}
+		if err := check(u); err != nil {
+			return fmt.Errorf("PingID user %q: %w (user: %+v)", name, err, u)
+		}
+		return nil
+	}
+}
+
+// wantStatus checks a PingID user's status.
+func (e *accEnv) wantStatus(name, status string) func() error {
+	return e.wantUser(name, func(u emulator.User) error {
+		if u.Status != status {
+			return fmt.Errorf("status %s, want %s", u.Status, status)
+		}
+		return nil
+	})
+}
+
+// wantProfile checks a PingID user's mapped fields, status, role and device count.
+func (e *accEnv) wantProfile(name, email, first, last, status string, devices int) func() error {
+	return e.wantUser(name, func(u emulator.User) error {
+		if u.Email != email || u.FirstName != first || u.LastName != last || u.Status != status || u.Role != "REGULAR" || len(u.Devices) != devices {
+			return fmt.Errorf("want email %q, first %q, last %q, status %s, role REGULAR, %d devices", email, first, last, status, devices)
+		}
+		return nil
+	})
+}
+
+func (e *accEnv) wantAbsent(name string) func() error {
+	return func() error {
+		if u, ok := e.PingID.User(name); ok {
+			return fmt.Errorf("PingID user %q should not exist: %+v", name, u)
+		}
+		return nil
+	}
+}
+
+// wantUsernames checks the exact set of PingID usernames (with their spelling).
+func (e *accEnv) wantUsernames(names ...string) func() error {
+	return func() error {
+		var got []string
+		for _, u := range e.PingID.Users() {
+			got = append(got, u.UserName)
+		}
+		slices.Sort(got)
+		slices.Sort(names)
+		if !slices.Equal(got, names) {
+			return fmt.Errorf("PingID users %v, want %v", got, names)
+		}
+		return nil
+	}
+}
+
+// writeOps are the PingID operations that change something.
+var writeOps = []string{"adduser", "edituser", "suspenduser", "activateuser", "deleteuser"}
+
+// wantWrites checks the number of write calls since the last ResetCalls: every write
+// operation not named in want must not have been called.
+func (e *accEnv) wantWrites(want map[string]int64) func() error {
+	return func() error {
+		calls := e.PingID.Calls()
+		var diffs []string
+		for _, op := range writeOps {
+			if calls[op] != want[op] {
+				diffs = append(diffs, fmt.Sprintf("%s: %d calls, want %d", op, calls[op], want[op]))
+			}
+		}
+		if len(diffs) > 0 {
+			return fmt.Errorf("PingID write calls: %s", strings.Join(diffs, "; "))
+		}
+		return nil
+	}
+}
+
+// planUser asserts a user's planned value in the connection's users map.
+func planUser(name string, e sync.Entry) plancheck.PlanCheck {
+	return plancheck.ExpectKnownValue(connAddr, usersKey(name), knownvalue.StringExact(e.JSON()))
+}
+
+// expectUsers asserts the whole planned (or stored) users map.
+func expectUsers(entries map[string]sync.Entry) knownvalue.Check {
+	want := make(map[string]knownvalue.Check, len(entries))
+	for name, e := range entries {
+		want[name] = knownvalue.StringExact(e.JSON())
+	}
+	return knownvalue.MapExact(want)
+}
+
+// usersChanged asserts which keys of a resource's users map the plan adds, changes or
+// removes: exactly these, so every other user is planned unchanged.
+type usersChanged struct {
+	addr  string
+	names []string
+}
+
+func expectUsersChanged(addr string, names ...string) plancheck.PlanCheck {
+	return usersChanged{addr: addr, names: names}
+}
+
+func (c usersChanged) CheckPlan(_ context.Context, req plancheck.CheckPlanRequest, resp *plancheck.CheckPlanResponse) {
+	for _, rc := range req.Plan.ResourceChanges {
+		if rc.Address != c.addr || rc.Change == nil {
+			continue
+		}
+		before, after := usersOf(rc.Change.Before), usersOf(rc.Change.After)
+		var changed []string
+		for name, v := range after {
+			if b, ok := before[name]; !ok || b != v {
+				changed = append(changed, name)
+			}
+		}
+		for name := range before {
+			if _, ok := after[name]; !ok {
+				changed = append(changed, name)
+			}
+		}
+		slices.Sort(changed)
+		want := slices.Sorted(slices.Values(c.names))
+		if !slices.Equal(changed, want) {
+			resp.Error = fmt.Errorf("%s: users changed by the plan: %v, want %v", c.addr, changed, want)
+		}
+		return
+	}
+	resp.Error = fmt.Errorf("%s: not in the plan", c.addr)
+}
+
+// usersOf extracts the users map from a planned or prior object.
+func usersOf(v any) map[string]any {
+	obj, _ := v.(map[string]any)
+	users, _ := obj["users"].(map[string]any)
+	return users
+}
+
+// noUser asserts that a user is not a key of the planned users map.
+type noUser struct{ addr, name string }
+
+func expectNoUser(name string) plancheck.PlanCheck { return noUser{addr: connAddr, name: name} }
+
+func (c noUser) CheckPlan(_ context.Context, req plancheck.CheckPlanRequest, resp *plancheck.CheckPlanResponse) {
+	for _, rc := range req.Plan.ResourceChanges {
+		if rc.Address == c.addr && rc.Change != nil {
+			if v, ok := usersOf(rc.Change.After)[c.name]; ok {
+				resp.Error = fmt.Errorf("%s: user %q is planned (%v), want it absent", c.addr, c.name, v)
+			}
+			return
+		}
+	}
+	resp.Error = fmt.Errorf("%s: not in the plan", c.addr)
+}
+
+func preApply(checks ...plancheck.PlanCheck) resource.ConfigPlanChecks {
+	return resource.ConfigPlanChecks{PreApply: checks}
+}
+
+func update(checks ...plancheck.PlanCheck) resource.ConfigPlanChecks {
+	return preApply(append([]plancheck.PlanCheck{plancheck.ExpectResourceAction(connAddr, plancheck.ResourceActionUpdate)}, checks...)...)
+}
+
+func modified(e sync.Entry, edit func(*sync.Entry)) sync.Entry {
+	edit(&e)
+	return e
+}
+
+// initialUsers is what a default connection plans over companyLDIF when PingID is empty.
+func initialUsers() map[string]sync.Entry {
+	return map[string]sync.Entry{
+		"jsmith":    pJSmith.entry(true, stNotActive, sync.SourceInScope),
+		"adoe":      pADoe.entry(true, stNotActive, sync.SourceInScope),
+		"bwayne":    pBWayne.entry(true, stNotActive, sync.SourceInScope),
+		"cdisabled": pCDisabled.entry(false, stNotActive, sync.SourceDisabled),
+	}
+}
+
+// TestAccProvisioningConnection_existingUsersLinked is behaviour 1: existing PingID users are
+// linked by username (case-insensitively, keeping PingID's spelling), never duplicated, and
+// keep their status, devices and role; the next plan is empty.
+func TestAccProvisioningConnection_existingUsersLinked(t *testing.T) {
+	t.Parallel()
+	env := newAccEnv(t)
+	pMKlein := person{"MKlein", "Maria", "Klein", "maria.klein@example.com"}
+	env.apply(t, pMKlein.ldif())
+	env.apply(t, addMember(testGroupDN, pMKlein.dn()))
+	env.seed(t, activeJSmith(), emulator.User{
+		UserName: "mklein", FirstName: "Mary", Email: "mk@example.com", Role: "REGULAR", Status: stActive,
+		Devices: []emulator.Device{{Type: "Android"}},
+	})
+	env.PingID.ResetCalls()
+
+	linked := map[string]sync.Entry{
+		"jsmith": pJSmith.entry(true, stActive, sync.SourceInScope),
+		"mklein": pMKlein.entry(true, stActive, sync.SourceInScope),
+	}
+	for name, e := range initialUsers() {
+		if name != "jsmith" {
+			linked[name] = e
+		}
+	}
+	refreshed := map[string]sync.Entry{}
+	for name, e := range linked {
+		refreshed[name] = e
+	}
+	refreshed["cdisabled"] = pCDisabled.entry(false, stSuspended, sync.SourceDisabled)
+
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-		Steps: []resource.TestStep{{
-			Config: env.connectionConfig(""),
-			ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
-				plancheck.ExpectResourceAction(connAddr, plancheck.ResourceActionCreate),
-				plancheck.ExpectKnownValue(connAddr, usersKey("jsmith"), userJSON("uid=jsmith,ou=people,dc=example,dc=com",
-					"john.smith@example.com", "John", "Smith", true, "ACTIVE", sync.SourceInScope)),
-				plancheck.ExpectKnownValue(connAddr, usersKey("adoe"), userJSON("uid=adoe,ou=people,dc=example,dc=com",
-					"ann.doe@example.com", "Ann", "Doe", true, "NOT_ACTIVE", sync.SourceInScope)),
-			}},
-			Check: func(_ *terraform.State) error {
-				u := env.user(t, "jsmith")
-				if u.Status != "ACTIVE" || len(u.Devices) != 1 || u.Role != "REGULAR" || u.FirstName != "John" || u.Email != "john.smith@example.com" {
-					return fmt.Errorf("jsmith after link: %+v", u)
-				}
-				if n := len(env.PingID.Users()); n != 4 {
-					return fmt.Errorf("want 4 PingID users (jsmith, adoe, bwayne, cdisabled), got %v", env.usernames())
-				}
-				return nil
+		Steps: []resource.TestStep{
+			{
+				Config: env.connectionConfig(""),
+				ConfigPlanChecks: preApply(
+					plancheck.ExpectResourceAction(connAddr, plancheck.ResourceActionCreate),
+					plancheck.ExpectKnownValue(connAddr, tfjsonpath.New("users"), expectUsers(linked)),
+				),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(connAddr, tfjsonpath.New("id"), knownvalue.StringExact("corp")),
+					statecheck.ExpectKnownValue(connAddr, tfjsonpath.New("users"), expectUsers(linked)),
+				},
+				Check: checks(
+					env.wantProfile("jsmith", pJSmith.mail, "John", "Smith", stActive, 1),
+					env.wantProfile("mklein", pMKlein.mail, "Maria", "Klein", stActive, 1),
+					env.wantUsernames("adoe", "bwayne", "cdisabled", "jsmith", "mklein"),
+					// Three users are added; the two existing ones are only edited. A
+					// never-activated user is activated before it can be suspended.
+					env.wantWrites(map[string]int64{"adduser": 3, "edituser": 2, "suspenduser": 2, "activateuser": 1}),
+				),
 			},
-		}},
+			{
+				// Nothing changed: the plan is empty and refreshing writes nothing. The
+				// refresh records cdisabled's real status (suspended after activation).
+				PreConfig:         env.pre(t),
+				Config:            env.connectionConfig(""),
+				ConfigPlanChecks:  preApply(plancheck.ExpectEmptyPlan()),
+				ConfigStateChecks: []statecheck.StateCheck{statecheck.ExpectKnownValue(connAddr, tfjsonpath.New("users"), expectUsers(refreshed))},
+				Check:             checks(env.wantWrites(nil)),
+			},
+		},
+		// on_destroy = "retain" (the default) leaves every user as it was.
+		CheckDestroy: checks(
+			env.wantProfile("jsmith", pJSmith.mail, "John", "Smith", stActive, 1),
+			env.wantStatus("adoe", stNotActive),
+			env.wantStatus("mklein", stActive),
+			env.wantUsernames("adoe", "bwayne", "cdisabled", "jsmith", "mklein"),
+		),
+	})
+}
+
+// TestAccProvisioningConnection_provisioning is behaviour 2 for a group: new members are
+// created (not activated), disabled ones are created suspended unless
+// provision_disabled_users = false, and user_create = false creates no one.
+func TestAccProvisioningConnection_provisioning(t *testing.T) {
+	t.Parallel()
+	env := newAccEnv(t)
+	pDNew := person{"dnew", "Dan", "New", "dan.new@example.com"}
+	pEDis := person{"edis", "Eve", "Dis", "eve.dis@example.com"}
+	pFDis := person{"fdis", "Fay", "Dis", "fay.dis@example.com"}
+	pGNew := person{"gnew", "Gus", "New", "gus.new@example.com"}
+	pHNew := person{"hnew", "Hal", "New", "hal.new@example.com"}
+	locked := "pwdAccountLockedTime: " + lockedForever
+
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				PreConfig: env.pre(t),
+				Config:    env.connectionConfig(""),
+				ConfigPlanChecks: preApply(
+					plancheck.ExpectResourceAction(connAddr, plancheck.ResourceActionCreate),
+					plancheck.ExpectKnownValue(connAddr, tfjsonpath.New("users"), expectUsers(initialUsers())),
+				),
+				Check: checks(
+					env.wantProfile("adoe", pADoe.mail, "Ann", "Doe", stNotActive, 0),
+					env.wantProfile("bwayne", pBWayne.mail, "Bruce", "Wayne", stNotActive, 0), // nested group member
+					env.wantStatus("jsmith", stNotActive),
+					// Disabled in the directory: created, then suspended (PingID cannot
+					// suspend a never-activated user, so it is activated first).
+					env.wantProfile("cdisabled", pCDisabled.mail, "Carl", "Disabled", stSuspended, 0),
+					env.wantUsernames("adoe", "bwayne", "cdisabled", "jsmith"),
+					env.wantWrites(map[string]int64{"adduser": 4, "suspenduser": 2, "activateuser": 1}),
+				),
+			},
+			{
+				// A user and a disabled user join the group.
+				PreConfig: env.pre(t, pDNew.ldif(), pEDis.ldif(locked), addMember(testGroupDN, pDNew.dn()), addMember(testGroupDN, pEDis.dn())),
+				Config:    env.connectionConfig(""),
+				ConfigPlanChecks: update(
+					expectUsersChanged(connAddr, "dnew", "edis"),
+					planUser("dnew", pDNew.entry(true, stNotActive, sync.SourceInScope)),
+					planUser("edis", pEDis.entry(false, stNotActive, sync.SourceDisabled)),
+				),
+				Check: checks(
+					env.wantProfile("dnew", pDNew.mail, "Dan", "New", stNotActive, 0),
+					env.wantProfile("edis", pEDis.mail, "Eve", "Dis", stSuspended, 0),
+					env.wantWrites(map[string]int64{"adduser": 2, "suspenduser": 2, "activateuser": 1}),
+				),
+			},
+			{
+				// provision_disabled_users = false: a disabled newcomer is not created, an
+				// enabled one is, and users already managed stay as they are.
+				PreConfig: env.pre(t, pFDis.ldif(locked), pGNew.ldif(), addMember(testGroupDN, pFDis.dn()), addMember(testGroupDN, pGNew.dn())),
+				Config:    env.connectionConfig("provision_disabled_users = false"),
+				ConfigPlanChecks: update(
+					expectUsersChanged(connAddr, "gnew"),
+					planUser("gnew", pGNew.entry(true, stNotActive, sync.SourceInScope)),
+					expectNoUser("fdis"),
+				),
+				Check: checks(
+					env.wantAbsent("fdis"),
+					env.wantStatus("gnew", stNotActive),
+					env.wantStatus("edis", stSuspended),
+					env.wantWrites(map[string]int64{"adduser": 1}),
+				),
+			},
+			{
+				// user_create = false: neither the new member nor the disabled one (now
+				// allowed again) is created.
+				PreConfig: env.pre(t, pHNew.ldif(), addMember(testGroupDN, pHNew.dn())),
+				Config:    env.connectionConfig("user_create = false"),
+				ConfigPlanChecks: update(
+					expectUsersChanged(connAddr),
+					expectNoUser("hnew"),
+					expectNoUser("fdis"),
+				),
+				Check: checks(env.wantAbsent("hnew"), env.wantAbsent("fdis"), env.wantWrites(nil)),
+			},
+		},
+	})
+}
+
+// filterConnectionConfig is a connection whose source location is a filter, not a group.
+func (e *accEnv) filterConnectionConfig(filter string) string {
+	return e.providerConfig() + fmt.Sprintf(`
+resource "pingid_provisioning_connection" "corp" {
+  name = "corp"
+  source_location = {
+    base_dn = %q
+    filter  = %q
+  }
+  attribute_mapping = {
+    username   = "uid"
+    email      = "mail"
+    first_name = "givenName"
+    last_name  = "sn"
+  }
+}
+`, testBaseDN, filter)
+}
+
+// TestAccProvisioningConnection_filter is behaviours 2 and 4 for a filter: a user who starts
+// matching it is created, one who stops matching it is suspended.
+func TestAccProvisioningConnection_filter(t *testing.T) {
+	t.Parallel()
+	env := newAccEnv(t)
+	env.apply(t, modifyLDIF(pOutsider.dn(), "add", "employeeType", "pingid"))
+	env.apply(t, modifyLDIF(pJSmith.dn(), "add", "employeeType", "pingid"))
+	cfg := env.filterConnectionConfig("(employeeType=pingid)")
+
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				PreConfig: env.pre(t),
+				Config:    cfg,
+				ConfigPlanChecks: preApply(plancheck.ExpectKnownValue(connAddr, tfjsonpath.New("users"), expectUsers(map[string]sync.Entry{
+					"jsmith":   pJSmith.entry(true, stNotActive, sync.SourceInScope),
+					"outsider": pOutsider.entry(true, stNotActive, sync.SourceInScope),
+				}))),
+				Check: checks(env.wantUsernames("jsmith", "outsider"), env.wantWrites(map[string]int64{"adduser": 2})),
+			},
+			{
+				PreConfig: env.pre(t,
+					modifyLDIF(pADoe.dn(), "add", "employeeType", "pingid"),
+					modifyLDIF(pOutsider.dn(), "delete", "employeeType")),
+				Config: cfg,
+				ConfigPlanChecks: update(
+					expectUsersChanged(connAddr, "adoe", "outsider"),
+					planUser("adoe", pADoe.entry(true, stNotActive, sync.SourceInScope)),
+					planUser("outsider", pOutsider.entry(false, stNotActive, sync.SourceOutOfScope)),
+				),
+				Check: checks(
+					env.wantProfile("adoe", pADoe.mail, "Ann", "Doe", stNotActive, 0),
+					env.wantStatus("outsider", stSuspended),
+					env.wantWrites(map[string]int64{"adduser": 1, "suspenduser": 2, "activateuser": 1}),
+				),
+			},
+		},
+	})
+}
+
+// TestAccProvisioningConnection_updates is behaviour 3: a changed mapped attribute shows as
+// exactly that change and is written without touching the user's other fields; unmapped
+// attributes are never diffed or written; user_update = false stops updates.
+func TestAccProvisioningConnection_updates(t *testing.T) {
+	t.Parallel()
+	env := newAccEnv(t)
+	env.seed(t, activeJSmith())
+	jsmith := pJSmith.entry(true, stActive, sync.SourceInScope)
+	adoe := pADoe.entry(true, stNotActive, sync.SourceInScope)
+	bwayne := pBWayne.entry(true, stNotActive, sync.SourceInScope)
+	newMail := modified(jsmith, func(e *sync.Entry) { e.Email = "john@corp.example.com" })
+	newFirst := modified(adoe, func(e *sync.Entry) { e.FirstName = "Annie" })
+	newLast := modified(bwayne, func(e *sync.Entry) { e.LastName = "Wayne-Kent" })
+	laterMail := modified(newMail, func(e *sync.Entry) { e.Email = "j.smith@corp.example.com" })
+
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{Config: env.connectionConfig("")},
+			{
+				PreConfig: env.pre(t,
+					replaceLDIF(pJSmith.dn(), "mail", newMail.Email),
+					replaceLDIF(pADoe.dn(), "givenName", newFirst.FirstName),
+					replaceLDIF(pBWayne.dn(), "sn", newLast.LastName)),
+				Config: env.connectionConfig(""),
+				ConfigPlanChecks: update(
+					expectUsersChanged(connAddr, "jsmith", "adoe", "bwayne"),
+					planUser("jsmith", newMail), planUser("adoe", newFirst), planUser("bwayne", newLast),
+				),
+				Check: checks(
+					// edituser replaces the whole record: status, role and devices survive
+					// because the client reads, merges and writes every field.
+					env.wantProfile("jsmith", newMail.Email, "John", "Smith", stActive, 1),
+					env.wantProfile("adoe", pADoe.mail, "Annie", "Doe", stNotActive, 0),
+					env.wantProfile("bwayne", pBWayne.mail, "Bruce", "Wayne-Kent", stNotActive, 0),
+					env.wantWrites(map[string]int64{"edituser": 3}),
+				),
+			},
+			{
+				// Attributes that are not mapped: no diff, no call.
+				PreConfig: env.pre(t,
+					modifyLDIF(pJSmith.dn(), "add", "telephoneNumber", "+1 555 0100"),
+					replaceLDIF(pADoe.dn(), "cn", "Annie Doe")),
+				Config:           env.connectionConfig(""),
+				ConfigPlanChecks: preApply(plancheck.ExpectEmptyPlan()),
+				Check:            checks(env.wantWrites(nil)),
+			},
+			{
+				// user_update = false: the directory change is not planned or written.
+				PreConfig:        env.pre(t, replaceLDIF(pJSmith.dn(), "mail", laterMail.Email)),
+				Config:           env.connectionConfig("user_update = false"),
+				ConfigPlanChecks: update(expectUsersChanged(connAddr)),
+				Check: checks(
+					env.wantProfile("jsmith", newMail.Email, "John", "Smith", stActive, 1),
+					env.wantWrites(nil),
+				),
+			},
+			{
+				// Updates resume when user_update is true again.
+				PreConfig:        env.pre(t),
+				Config:           env.connectionConfig(""),
+				ConfigPlanChecks: update(expectUsersChanged(connAddr, "jsmith"), planUser("jsmith", laterMail)),
+				Check: checks(
+					env.wantProfile("jsmith", laterMail.Email, "John", "Smith", stActive, 1),
+					env.wantWrites(map[string]int64{"edituser": 1}),
+				),
+			},
+			{
+				// A field that is no longer mapped keeps PingID's value: neither the
+				// directory's new first name nor a change made in PingID is planned.
+				PreConfig: func() {
+					env.pre(t, replaceLDIF(pJSmith.dn(), "givenName", "Jonathan"))()
+					if err := env.PingID.UpdateUserDirect("jsmith", func(u *emulator.User) { u.FirstName = "Jo" }); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config: strings.Replace(env.connectionConfig(""), `first_name = "givenName"`, "", 1),
+				ConfigPlanChecks: update(
+					expectUsersChanged(connAddr),
+					planUser("jsmith", modified(laterMail, func(e *sync.Entry) { e.FirstName = "Jo" })),
+				),
+				Check: checks(
+					env.wantProfile("jsmith", laterMail.Email, "Jo", "Smith", stActive, 1),
+					env.wantWrites(nil),
+				),
+			},
+		},
+	})
+}
+
+// TestAccProvisioningConnection_deprovisioning is behaviour 4: users removed from the group,
+// deleted from or disabled in the directory are suspended (never-activated ones too), come
+// back when they return, are deleted with remove_user_action = "delete", and are left alone
+// with user_disable_delete = false.
+func TestAccProvisioningConnection_deprovisioning(t *testing.T) {
+	t.Parallel()
+	env := newAccEnv(t)
+	env.seed(t, activeJSmith())
+	jsmith := pJSmith.entry(true, stActive, sync.SourceInScope)
+	adoe := pADoe.entry(true, stNotActive, sync.SourceInScope)
+	bwayne := pBWayne.entry(true, stNotActive, sync.SourceInScope)
+	state := func(e sync.Entry, enabled bool, status string, source sync.SourceState) sync.Entry {
+		e.Enabled, e.Status, e.SourceState = enabled, status, source
+		return e
+	}
+
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{Config: env.connectionConfig("")},
+			{
+				// Removed from the group, deleted from the directory (its DN stays in the
+				// nested group, as OpenLDAP without refint leaves it), disabled in it.
+				PreConfig: env.pre(t,
+					removeMember(testGroupDN, pJSmith.dn()),
+					deleteLDIF(pBWayne.dn()),
+					disableLDIF(pADoe.dn())),
+				Config: env.connectionConfig(""),
+				ConfigPlanChecks: update(
+					expectUsersChanged(connAddr, "jsmith", "bwayne", "adoe"),
+					planUser("jsmith", state(jsmith, false, stActive, sync.SourceOutOfScope)),
+					planUser("bwayne", state(bwayne, false, stNotActive, sync.SourceDeleted)),
+					planUser("adoe", state(adoe, false, stNotActive, sync.SourceDisabled)),
+				),
+				Check: checks(
+					env.wantProfile("jsmith", pJSmith.mail, "John", "Smith", stSuspended, 1),
+					// Never activated: activated first, then suspended, so neither can
+					// enrol or authenticate.
+					env.wantStatus("adoe", stSuspended),
+					env.wantStatus("bwayne", stSuspended),
+					env.wantWrites(map[string]int64{"suspenduser": 5, "activateuser": 2}),
+				),
+			},
+			{
+				// Back in the group, but user_update = false: not re-enabled.
+				PreConfig: env.pre(t, addMember(testGroupDN, pJSmith.dn())),
+				Config:    env.connectionConfig("user_update = false"),
+				ConfigPlanChecks: update(
+					expectUsersChanged(connAddr, "jsmith"),
+					planUser("jsmith", state(jsmith, false, stSuspended, sync.SourceInScope)),
+				),
+				Check: checks(env.wantStatus("jsmith", stSuspended), env.wantWrites(nil)),
+			},
+			{
+				// Everyone comes back: re-enabled (status is observed, so it is planned as
+				// PingID reports it now; the next refresh records the new one).
+				PreConfig: env.pre(t, enableLDIF(pADoe.dn()), pBWayne.ldif()),
+				Config:    env.connectionConfig(""),
+				ConfigPlanChecks: update(
+					expectUsersChanged(connAddr, "jsmith", "bwayne", "adoe"),
+					planUser("jsmith", state(jsmith, true, stSuspended, sync.SourceInScope)),
+					planUser("bwayne", state(bwayne, true, stSuspended, sync.SourceInScope)),
+					planUser("adoe", state(adoe, true, stSuspended, sync.SourceInScope)),
+				),
+				Check: checks(
+					env.wantProfile("jsmith", pJSmith.mail, "John", "Smith", stActive, 1),
+					env.wantStatus("adoe", stPendingActivation),
+					env.wantStatus("bwayne", stPendingActivation),
+					env.wantWrites(map[string]int64{"activateuser": 3}),
+				),
+			},
+			{
+				// remove_user_action = "delete": the user who leaves is deleted, and so is
+				// the one already deprovisioned because the directory disabled him.
+				PreConfig: env.pre(t, removeMember(testGroupDN, pADoe.dn())),
+				Config:    env.connectionConfig(`remove_user_action = "delete"`),
+				ConfigPlanChecks: update(
+					expectUsersChanged(connAddr, "adoe", "cdisabled"),
+					expectNoUser("adoe"), expectNoUser("cdisabled"),
+				),
+				Check: checks(
+					env.wantAbsent("adoe"), env.wantAbsent("cdisabled"),
+					env.wantWrites(map[string]int64{"deleteuser": 2}),
+				),
+			},
+			{
+				// user_disable_delete = false: only the bookkeeping changes. (Disabled
+				// newcomers are not provisioned, so the deleted cdisabled stays deleted.)
+				PreConfig: env.pre(t, removeMember(testGroupDN, engineeringDN)),
+				Config: env.connectionConfig(`remove_user_action = "delete"
+user_disable_delete = false
+provision_disabled_users = false`),
+				ConfigPlanChecks: update(
+					expectUsersChanged(connAddr, "bwayne"),
+					planUser("bwayne", state(bwayne, true, stPendingActivation, sync.SourceOutOfScope)),
+				),
+				Check: checks(env.wantStatus("bwayne", stPendingActivation), env.wantWrites(nil)),
+			},
+		},
+	})
+}
+
+// words matches text that Terraform may have wrapped across lines.
+func words(text string) *regexp.Regexp {
+	parts := strings.Fields(text)
+	for i, p := range parts {
+		parts[i] = regexp.QuoteMeta(p)
+	}
+	return regexp.MustCompile(strings.Join(parts, `\s+`))
+}
+
+// TestAccProvisioningConnection_maxDeprovisions: a plan that would deprovision more users
+// than max_deprovisions fails, naming them, and changes nothing; -1 lifts the limit.
+func TestAccProvisioningConnection_maxDeprovisions(t *testing.T) {
+	t.Parallel()
+	env := newAccEnv(t)
+	leave := env.pre(t, removeMember(testGroupDN, pJSmith.dn()), removeMember(testGroupDN, pADoe.dn()))
+
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{Config: env.connectionConfig("max_deprovisions = 1")},
+			{
+				PreConfig:   leave,
+				Config:      env.connectionConfig("max_deprovisions = 1"),
+				ExpectError: words("2 users would be deprovisioned (disabled or deleted), more than max_deprovisions = 1: adoe (left group/filter), jsmith (left group/filter)"),
+			},
+			{
+				PreConfig: func() {
+					if err := env.wantWrites(nil)(); err != nil {
+						t.Errorf("the failed plan changed PingID: %v", err)
+					}
+					env.pre(t)()
+				},
+				Config: env.connectionConfig("max_deprovisions = -1"),
+				ConfigPlanChecks: update(
+					expectUsersChanged(connAddr, "adoe", "jsmith"),
+					planUser("adoe", pADoe.entry(false, stNotActive, sync.SourceOutOfScope)),
+					planUser("jsmith", pJSmith.entry(false, stNotActive, sync.SourceOutOfScope)),
+				),
+				Check: checks(env.wantStatus("adoe", stSuspended), env.wantStatus("jsmith", stSuspended)),
+			},
+		},
+	})
+}
+
+// TestAccProvisioningConnection_drift is behaviour 5: changes made in PingID outside
+// Terraform are refreshed into state, shown by the next plan and corrected by apply.
+func TestAccProvisioningConnection_drift(t *testing.T) {
+	t.Parallel()
+	env := newAccEnv(t)
+	env.seed(t, activeJSmith())
+	adoe := pADoe.entry(true, stNotActive, sync.SourceInScope)
+	drifted := modified(adoe, func(e *sync.Entry) { e.Email, e.FirstName = "ann@elsewhere.example.com", "Annabel" })
+	cfg := env.connectionConfig("")
+
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{Config: cfg},
+			{
+				// Refresh alone records what PingID holds now.
+				PreConfig: func() {
+					if err := env.PingID.UpdateUserDirect("adoe", func(u *emulator.User) { u.Email, u.FirstName = drifted.Email, drifted.FirstName }); err != nil {
+						t.Fatal(err)
+					}
+				},
+				RefreshState:       true,
+				ExpectNonEmptyPlan: true,
+				Check:              resource.TestCheckResourceAttr(connAddr, "users.adoe", drifted.JSON()),
+			},
+			{
+				// Suspended and deleted out of band as well: all three are corrected.
+				PreConfig: func() {
+					env.pre(t)()
+					if err := env.PingID.SetUserStatus("jsmith", stSuspended); err != nil {
+						t.Fatal(err)
+					}
+					if !env.PingID.DeleteUserDirect("bwayne") {
+						t.Fatal("bwayne missing")
+					}
+				},
+				Config: cfg,
+				ConfigPlanChecks: update(
+					expectUsersChanged(connAddr, "adoe", "jsmith", "bwayne"),
+					planUser("adoe", adoe),
+					planUser("jsmith", pJSmith.entry(true, stSuspended, sync.SourceInScope)),
+					planUser("bwayne", pBWayne.entry(true, stNotActive, sync.SourceInScope)),
+				),
+				Check: checks(
+					env.wantProfile("adoe", pADoe.mail, "Ann", "Doe", stNotActive, 0),
+					env.wantProfile("jsmith", pJSmith.mail, "John", "Smith", stActive, 1),
+					env.wantProfile("bwayne", pBWayne.mail, "Bruce", "Wayne", stNotActive, 0),
+					env.wantWrites(map[string]int64{"edituser": 1, "activateuser": 1, "adduser": 1}),
+				),
+			},
+			{
+				PreConfig:        env.pre(t, removeMember(testGroupDN, pJSmith.dn())),
+				Config:           cfg,
+				ConfigPlanChecks: update(expectUsersChanged(connAddr, "jsmith")),
+				Check:            checks(env.wantStatus("jsmith", stSuspended)),
+			},
+			{
+				// Re-activated out of band while out of scope: suspended again.
+				PreConfig: func() {
+					env.pre(t)()
+					if err := env.PingID.SetUserStatus("jsmith", stActive); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config: cfg,
+				ConfigPlanChecks: update(
+					expectUsersChanged(connAddr, "jsmith"),
+					planUser("jsmith", pJSmith.entry(false, stActive, sync.SourceOutOfScope)),
+				),
+				Check: checks(env.wantStatus("jsmith", stSuspended), env.wantWrites(map[string]int64{"suspenduser": 1})),
+			},
+			{
+				// Deleted out of band while out of scope: dropped, not re-created.
+				PreConfig: func() {
+					env.pre(t)()
+					env.PingID.DeleteUserDirect("jsmith")
+				},
+				Config:            cfg,
+				ConfigPlanChecks:  preApply(plancheck.ExpectEmptyPlan(), expectNoUser("jsmith")),
+				ConfigStateChecks: []statecheck.StateCheck{statecheck.ExpectKnownValue(connAddr, tfjsonpath.New("users"), knownvalue.MapSizeExact(3))},
+				Check:             checks(env.wantAbsent("jsmith"), env.wantWrites(nil)),
+			},
+		},
+	})
+}
+
+// TestAccProvisioningConnection_partialFailure: when some user changes fail, apply errors
+// listing them, the state records exactly the ones that succeeded, and the next plan shows
+// only the rest.
+func TestAccProvisioningConnection_partialFailure(t *testing.T) {
+	t.Parallel()
+	env := newAccEnv(t)
+	pDNew := person{"dnew", "Dan", "New", "dan.new@example.com"}
+	newMail := func(p person) string { return p.uid + "@corp.example.com" }
+	// One worker and no retries: actions run in username order and the first call of each
+	// faulted operation fails for good.
+	cfg := strings.Replace(env.connectionConfig(""), env.providerConfig(), env.providerConfigWith("max_retries = 0\nmax_concurrency = 1"), 1)
+
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{Config: cfg},
+			{
+				PreConfig: func() {
+					env.pre(t,
+						replaceLDIF(pADoe.dn(), "mail", newMail(pADoe)),
+						replaceLDIF(pBWayne.dn(), "mail", newMail(pBWayne)),
+						replaceLDIF(pJSmith.dn(), "mail", newMail(pJSmith)),
+						pDNew.ldif(), addMember(testGroupDN, pDNew.dn()))()
+					env.PingID.SetFault("edituser", emulator.Fault{Rate500: 1, Count: 1})
+					env.PingID.SetFault("adduser", emulator.Fault{Rate500: 1, Count: 1})
+				},
+				Config:      cfg,
+				ExpectError: regexp.MustCompile(`(?s)2 of 4 user changes failed.*adoe\s+\(update\).*dnew\s+\(create\)`),
+			},
+			{
+				PreConfig: func() {
+					for _, check := range []func() error{
+						env.wantProfile("adoe", pADoe.mail, "Ann", "Doe", stNotActive, 0),
+						env.wantProfile("bwayne", newMail(pBWayne), "Bruce", "Wayne", stNotActive, 0),
+						env.wantProfile("jsmith", newMail(pJSmith), "John", "Smith", stNotActive, 0),
+						env.wantAbsent("dnew"),
+					} {
+						if err := check(); err != nil {
+							t.Errorf("after the partial failure: %v", err)
+						}
+					}
+					env.pre(t)()
+				},
+				Config: cfg,
+				ConfigPlanChecks: update(
+					expectUsersChanged(connAddr, "adoe", "dnew"),
+					planUser("adoe", modified(pADoe.entry(true, stNotActive, sync.SourceInScope), func(e *sync.Entry) { e.Email = newMail(pADoe) })),
+					planUser("dnew", pDNew.entry(true, stNotActive, sync.SourceInScope)),
+				),
+				Check: checks(
+					env.wantProfile("adoe", newMail(pADoe), "Ann", "Doe", stNotActive, 0),
+					env.wantProfile("dnew", pDNew.mail, "Dan", "New", stNotActive, 0),
+					env.wantWrites(map[string]int64{"edituser": 1, "adduser": 1}),
+				),
+			},
+		},
+	})
+}
+
+// TestAccProvisioningConnection_admins: the connection never links, edits, suspends or
+// deletes a PingID ADMIN.
+func TestAccProvisioningConnection_admins(t *testing.T) {
+	t.Parallel()
+	env := newAccEnv(t)
+	admin := activeJSmith()
+	admin.Role = "ADMIN"
+	env.seed(t, admin)
+	env.PingID.ResetCalls()
+	cfg := env.connectionConfig("")
+	unchangedAdmin := env.wantUser("jsmith", func(u emulator.User) error {
+		if u.Role != "ADMIN" || u.Status != stActive || u.Email != admin.Email || u.FirstName != admin.FirstName {
+			return fmt.Errorf("the administrator was changed")
+		}
+		return nil
+	})
+
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				Config:           cfg,
+				ConfigPlanChecks: preApply(expectNoUser("jsmith"), planUser("adoe", pADoe.entry(true, stNotActive, sync.SourceInScope))),
+				Check:            checks(unchangedAdmin, env.wantWrites(map[string]int64{"adduser": 3, "suspenduser": 2, "activateuser": 1})),
+			},
+			{
+				// A managed user promoted to ADMIN, then removed from the group and
+				// renamed in the directory: only bookkeeping changes.
+				PreConfig: func() {
+					env.pre(t, removeMember(testGroupDN, pADoe.dn()), replaceLDIF(pADoe.dn(), "sn", "Doe-Admin"))()
+					if err := env.PingID.UpdateUserDirect("adoe", func(u *emulator.User) { u.Role = "ADMIN" }); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config: cfg,
+				ConfigPlanChecks: update(
+					expectUsersChanged(connAddr, "adoe"),
+					planUser("adoe", pADoe.entry(true, stNotActive, sync.SourceOutOfScope)),
+					expectNoUser("jsmith"),
+				),
+				Check: checks(unchangedAdmin, env.wantWrites(nil), env.wantUser("adoe", func(u emulator.User) error {
+					if u.Role != "ADMIN" || u.Status != stNotActive || u.LastName != "Doe" {
+						return fmt.Errorf("the promoted administrator was changed")
+					}
+					return nil
+				})),
+			},
+		},
+	})
+}
+
+// TestAccProvisioningConnection_onDestroyDeprovision: destroying a connection with
+// on_destroy = "deprovision" suspends every managed user, subject to max_deprovisions.
+func TestAccProvisioningConnection_onDestroyDeprovision(t *testing.T) {
+	t.Parallel()
+	env := newAccEnv(t)
+	env.seed(t, activeJSmith())
+
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{Config: env.connectionConfig("on_destroy = \"deprovision\"\nmax_deprovisions = 2")},
+			{
+				// Destroying would suspend three enabled users.
+				Config:      env.providerConfig(),
+				ExpectError: words("3 users would be deprovisioned (disabled or deleted), more than max_deprovisions = 2: adoe (connection destroyed), bwayne (connection destroyed), jsmith (connection destroyed)"),
+			},
+			{
+				PreConfig: func() {
+					if err := env.wantStatus("jsmith", stActive)(); err != nil {
+						t.Errorf("the failed destroy plan changed PingID: %v", err)
+					}
+				},
+				Config:           env.connectionConfig("on_destroy = \"deprovision\"\nmax_deprovisions = -1"),
+				ConfigPlanChecks: update(expectUsersChanged(connAddr)),
+			},
+		},
+		CheckDestroy: checks(
+			env.wantProfile("jsmith", pJSmith.mail, "John", "Smith", stSuspended, 1),
+			env.wantStatus("adoe", stSuspended),
+			env.wantStatus("bwayne", stSuspended),
+			env.wantStatus("cdisabled", stSuspended),
+		),
+	})
+}
+
+// TestAccProvisioningConnection_import is behaviour 6 for the connection: importing it over
+// users an earlier provisioner created links them, and the plan changes only what really
+// differs (jsmith's first name and email); nothing is created or suspended.
+func TestAccProvisioningConnection_import(t *testing.T) {
+	t.Parallel()
+	env := newAccEnv(t)
+	env.seed(t, activeJSmith(),
+		emulator.User{UserName: "adoe", FirstName: "Ann", LastName: "Doe", Email: pADoe.mail, Status: stNotActive},
+		emulator.User{UserName: "bwayne", FirstName: "Bruce", LastName: "Wayne", Email: pBWayne.mail, Status: stActive, Devices: []emulator.Device{{Type: "SMS"}}},
+		emulator.User{UserName: "cdisabled", FirstName: "Carl", LastName: "Disabled", Email: pCDisabled.mail, Status: stSuspended})
+	cfg := env.connectionConfig("")
+
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				Config:             cfg,
+				ResourceName:       connAddr,
+				ImportState:        true,
+				ImportStateId:      "corp",
+				ImportStatePersist: true,
+				ImportStateCheck: func(states []*terraform.InstanceState) error {
+					if len(states) != 1 {
+						return fmt.Errorf("imported %d resources, want 1", len(states))
+					}
+					a := states[0].Attributes
+					if a["id"] != "corp" || a["name"] != "corp" || a["users.%"] != "0" {
+						return fmt.Errorf("imported state: %v", a)
+					}
+					return nil
+				},
+			},
+			{
+				PreConfig: env.pre(t),
+				Config:    cfg,
+				ConfigPlanChecks: update(plancheck.ExpectKnownValue(connAddr, tfjsonpath.New("users"), expectUsers(map[string]sync.Entry{
+					"jsmith":    pJSmith.entry(true, stActive, sync.SourceInScope),
+					"adoe":      pADoe.entry(true, stNotActive, sync.SourceInScope),
+					"bwayne":    pBWayne.entry(true, stActive, sync.SourceInScope),
+					"cdisabled": pCDisabled.entry(false, stSuspended, sync.SourceDisabled),
+				}))),
+				Check: checks(
+					env.wantProfile("jsmith", pJSmith.mail, "John", "Smith", stActive, 1),
+					env.wantProfile("bwayne", pBWayne.mail, "Bruce", "Wayne", stActive, 1),
+					env.wantUsernames("adoe", "bwayne", "cdisabled", "jsmith"),
+					// Only jsmith differs. The users map cannot tell a link of a
+					// NOT_ACTIVE user from a create (both are planned NOT_ACTIVE), so adoe
+					// costs one refused adduser ("already exists") before the link.
+					env.wantWrites(map[string]int64{"edituser": 1, "adduser": 1}),
+				),
+			},
+		},
 	})
 }
