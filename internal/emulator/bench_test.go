@@ -13,16 +13,15 @@ import (
 
 // BenchmarkGetUserDetails measures one verified, signed round trip over loopback HTTP.
 func BenchmarkGetUserDetails(b *testing.B) {
-	tn := newTenant(&testing.T{})
+	tn := newTenant(b)
 	if err := tn.srv.SeedUser(emulator.User{UserName: "u", Status: "ACTIVE", Devices: []emulator.Device{{Type: "iPhone"}}}); err != nil {
 		b.Fatal(err)
 	}
-	body := tn.documentedRequest(map[string]any{"userName": "u"}).compact(&testing.T{})
+	body := tn.documentedRequest(map[string]any{"userName": "u"}).compact(b)
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
-		t := &testing.T{}
 		for pb.Next() {
-			resp, _, err := tn.post(t, "getuserdetails", body)
+			resp, _, err := tn.post(b, "getuserdetails", body)
 			if err != nil || resp.StatusCode != http.StatusOK {
 				b.Errorf("HTTP %v %v", resp, err)
 				return

@@ -23,7 +23,7 @@ type tenant struct {
 	key  []byte
 }
 
-func newTenant(t *testing.T) *tenant {
+func newTenant(t testing.TB) *tenant {
 	t.Helper()
 	opts, err := emulator.GenerateOptions()
 	if err != nil {
@@ -32,7 +32,7 @@ func newTenant(t *testing.T) *tenant {
 	return newTenantWith(t, opts)
 }
 
-func newTenantWith(t *testing.T, opts emulator.Options) *tenant {
+func newTenantWith(t testing.TB, opts emulator.Options) *tenant {
 	t.Helper()
 	srv, err := emulator.New(opts)
 	if err != nil {
@@ -85,7 +85,7 @@ func (tn *tenant) sampleRequest(body map[string]any) *request {
 	return r
 }
 
-func (r *request) payload(t *testing.T) []byte {
+func (r *request) payload(t testing.TB) []byte {
 	t.Helper()
 	data, err := json.Marshal(map[string]any{"reqHeader": r.reqHeader, "reqBody": r.reqBody})
 	if err != nil {
@@ -95,7 +95,7 @@ func (r *request) payload(t *testing.T) []byte {
 }
 
 // compact signs the request with go-jose, as the samples do with their JOSE libraries.
-func (r *request) compact(t *testing.T) string {
+func (r *request) compact(t testing.TB) string {
 	t.Helper()
 	opts := &jose.SignerOptions{}
 	for k, v := range r.header {
@@ -131,7 +131,7 @@ func (r response) errorID() int {
 	return int(id)
 }
 
-func (r response) userDetails(t *testing.T) map[string]any {
+func (r response) userDetails(t testing.TB) map[string]any {
 	t.Helper()
 	d, ok := r.body["userDetails"].(map[string]any)
 	if !ok {
@@ -141,7 +141,7 @@ func (r response) userDetails(t *testing.T) map[string]any {
 }
 
 // post sends a raw body to an operation.
-func (tn *tenant) post(t *testing.T, op, body string) (*http.Response, string, error) {
+func (tn *tenant) post(t testing.TB, op, body string) (*http.Response, string, error) {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodPost, tn.http.URL+"/pingid/rest/4/"+op+"/do", strings.NewReader(body))
 	if err != nil {
@@ -159,7 +159,7 @@ func (tn *tenant) post(t *testing.T, op, body string) (*http.Response, string, e
 }
 
 // send posts a raw body and parses the answer, verifying a JWS answer with the tenant key.
-func (tn *tenant) send(t *testing.T, op, body string) response {
+func (tn *tenant) send(t testing.TB, op, body string) response {
 	t.Helper()
 	resp, raw, err := tn.post(t, op, body)
 	if err != nil {
@@ -194,12 +194,12 @@ func (tn *tenant) send(t *testing.T, op, body string) response {
 }
 
 // call signs a documented-shape request and sends it.
-func (tn *tenant) call(t *testing.T, op string, body map[string]any) response {
+func (tn *tenant) call(t testing.TB, op string, body map[string]any) response {
 	t.Helper()
 	return tn.send(t, op, tn.documentedRequest(body).compact(t))
 }
 
-func (tn *tenant) mustUser(t *testing.T, name string) emulator.User {
+func (tn *tenant) mustUser(t testing.TB, name string) emulator.User {
 	t.Helper()
 	u, ok := tn.srv.User(name)
 	if !ok {
@@ -208,7 +208,7 @@ func (tn *tenant) mustUser(t *testing.T, name string) emulator.User {
 	return u
 }
 
-func expectError(t *testing.T, r response, errorID int) {
+func expectError(t testing.TB, r response, errorID int) {
 	t.Helper()
 	if r.errorID() != errorID {
 		t.Fatalf("errorId = %d, want %d (HTTP %d): %v", r.errorID(), errorID, r.status, r.body)

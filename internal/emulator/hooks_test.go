@@ -12,7 +12,7 @@ import (
 )
 
 // hook performs one test-hook request the way the demo scripts do with curl.
-func (tn *tenant) hook(t *testing.T, method, path, body string) (int, string) {
+func (tn *tenant) hook(t testing.TB, method, path, body string) (int, string) {
 	t.Helper()
 	req, err := http.NewRequest(method, tn.http.URL+path, strings.NewReader(body))
 	if err != nil {
