@@ -354,10 +354,10 @@ func (r *ProvisioningConnectionResource) planDestroy(ctx context.Context, req re
 	admins, d := snapshotAdmins(ctx, req.Private)
 	resp.Diagnostics.Append(d...)
 	actions := destroyActions(prior, state.RemoveUserAction.ValueString(), admins)
-	max := int(state.MaxDeprovisions.ValueInt64())
-	if max >= 0 && len(actions) > max {
-		resp.Diagnostics.AddError("Too many users would be deprovisioned",
-			(&sync.ThresholdError{Max: max, Users: actions}).Error())
+	limit := int(state.MaxDeprovisions.ValueInt64())
+	if limit >= 0 && len(actions) > limit {
+		resp.Diagnostics.AddAttributeError(path.Root("max_deprovisions"), "Too many users would be deprovisioned",
+			(&sync.ThresholdError{Max: limit, Users: actions}).Error())
 		return
 	}
 	if len(actions) > 0 {
@@ -375,7 +375,6 @@ func destroyActions(prior map[string]sync.Entry, removeAction string, admins map
 		if admins[sync.FoldUsername(name)] {
 			continue
 		}
-		e := e
 		if removeAction == executor.RemoveDelete {
 			actions = append(actions, sync.Action{Username: name, Kind: sync.KindDelete, Reason: "connection destroyed", Prior: &e})
 		} else if e.Enabled {
