@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/go-ldap/ldap/v3"
 )
@@ -34,6 +35,8 @@ type Query struct {
 const (
 	dnBatchSize       = 100
 	usernameBatchSize = 100
+	// resolveConcurrency is how many batch searches share the connection at once.
+	resolveConcurrency = 4
 )
 
 // plan is a validated Query.
@@ -440,7 +443,7 @@ func (d *Directory) searchExpandedGroup(ctx context.Context, p *plan, users *fou
 					continue
 				}
 				seen[key] = true
-				ref := dnRef{dn: dn, key: key}
+				ref := dnRef{raw: m, dn: dn, key: key}
 				if p.base.EqualFold(dn) || p.base.AncestorOfFold(dn) {
 					inBase = append(inBase, ref)
 				} else {
@@ -513,13 +516,14 @@ func (d *Directory) searchExpandedGroup(ctx context.Context, p *plan, users *fou
 	}
 	refs := make([]dnRef, 0, len(users.dns))
 	for key, dn := range users.dns {
-		refs = append(refs, dnRef{dn: dn, key: key})
+		refs = append(refs, dnRef{raw: users.entries[key].DN, dn: dn, key: key})
 	}
 	return d.resolveDNs(ctx, refs, p.disabledFilter, []string{"1.1"}, collectResolvedDNs(disabled))
 }
 
-// dnRef is a parsed DN with its normalized key.
+// dnRef is a DN as written (raw), parsed, and its normalized key.
 type dnRef struct {
+	raw string
 	dn  *ldap.DN
 	key string
 }
@@ -549,42 +553,100 @@ func (d *Directory) resolveDNs(ctx context.Context, refs []dnRef, selector strin
 		b.refs = append(b.refs, r)
 	}
 	sort.Strings(parents)
+
+	type job struct {
+		parent string
+		refs   []dnRef
+		found  []resolvedEntry
+		err    error
+	}
+	var jobs []*job
 	for _, key := range parents {
 		b := byParent[key]
 		for start := 0; start < len(b.refs); start += dnBatchSize {
-			chunk := b.refs[start:min(start+dnBatchSize, len(b.refs))]
-			want := make(map[string]bool, len(chunk))
-			var terms strings.Builder
-			for _, r := range chunk {
-				term, err := rdnFilter(r.dn.RDNs[0])
-				if err != nil {
-					return err
-				}
-				terms.WriteString(term)
-				want[r.key] = true
+			jobs = append(jobs, &job{parent: b.parent, refs: b.refs[start:min(start+dnBatchSize, len(b.refs))]})
+		}
+	}
+	run := func(j *job) {
+		j.found, j.err = d.resolveBatch(ctx, j.parent, j.refs, selector, attrs)
+	}
+	// A few batches in flight hide round trips; results are consumed in
+	// order afterwards, so fn needs no locking and the outcome is deterministic.
+	next := make(chan *job)
+	var wg sync.WaitGroup
+	for range min(resolveConcurrency, len(jobs)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range next {
+				run(j)
 			}
-			filter := and("(|"+terms.String()+")", selector)
-			err := d.searchPaged(ctx, b.parent, ldap.ScopeSingleLevel, filter, attrs, func(e *ldap.Entry) error {
-				dn, err := parseEntryDN(e)
-				if err != nil {
-					return err
-				}
-				key := normDN(dn)
-				if !want[key] {
-					return nil
-				}
-				return fn(e, dn, key)
-			})
-			var de *Error
-			if errors.As(err, &de) && de.Code == ldap.LDAPResultNoSuchObject {
-				continue
-			}
-			if err != nil {
+		}()
+	}
+	for _, j := range jobs {
+		next <- j
+	}
+	close(next)
+	wg.Wait()
+	for _, j := range jobs {
+		if j.err != nil {
+			return j.err
+		}
+		for _, r := range j.found {
+			if err := fn(r.entry, r.dn, r.key); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
+}
+
+// resolvedEntry is an entry found by resolveBatch.
+type resolvedEntry struct {
+	entry *ldap.Entry
+	dn    *ldap.DN
+	key   string
+}
+
+// resolveBatch runs one one-level search under parent for the RDNs of refs.
+func (d *Directory) resolveBatch(ctx context.Context, parent string, refs []dnRef, selector string, attrs []string) ([]resolvedEntry, error) {
+	want := make(map[string]bool, len(refs))
+	// Servers usually return the DN exactly as the member value has it:
+	// match that first and skip re-parsing.
+	verbatim := make(map[string]dnRef, len(refs))
+	var terms strings.Builder
+	for _, r := range refs {
+		term, err := rdnFilter(r.dn.RDNs[0])
+		if err != nil {
+			return nil, err
+		}
+		terms.WriteString(term)
+		want[r.key] = true
+		if r.raw != "" {
+			verbatim[r.raw] = r
+		}
+	}
+	var found []resolvedEntry
+	filter := and("(|"+terms.String()+")", selector)
+	err := d.searchPaged(ctx, parent, ldap.ScopeSingleLevel, filter, attrs, func(e *ldap.Entry) error {
+		if r, ok := verbatim[e.DN]; ok {
+			found = append(found, resolvedEntry{e, r.dn, r.key})
+			return nil
+		}
+		dn, err := parseEntryDN(e)
+		if err != nil {
+			return err
+		}
+		if key := normDN(dn); want[key] {
+			found = append(found, resolvedEntry{e, dn, key})
+		}
+		return nil
+	})
+	var de *Error
+	if errors.As(err, &de) && de.Code == ldap.LDAPResultNoSuchObject {
+		return nil, nil // the parent does not exist: dangling member DNs
+	}
+	return found, err
 }
 
 // rdnFilter turns an RDN into an equality filter; values are escaped, and
@@ -746,6 +808,13 @@ func normDN(dn *ldap.DN) string {
 	for i, rdn := range dn.RDNs {
 		if i > 0 {
 			b.WriteByte(',')
+		}
+		if len(rdn.Attributes) == 1 { // the common case, without the sort
+			a := rdn.Attributes[0]
+			b.WriteString(strings.ToLower(a.Type))
+			b.WriteByte('=')
+			b.WriteString(ldap.EscapeDN(strings.ToLower(a.Value)))
+			continue
 		}
 		parts := make([]string, len(rdn.Attributes))
 		for j, a := range rdn.Attributes {

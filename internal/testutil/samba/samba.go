@@ -4,7 +4,8 @@
 // standard ports (389, 636, 3268, 3269), so only one can run at a time.
 //
 // Tests using it run only when PINGID_TEST_SAMBA=1 (Debian: apt-get install
-// samba samba-ad-dc winbind krb5-user); provisioning takes about 5 s.
+// --no-install-recommends samba samba-ad-dc samba-ad-provision winbind
+// krb5-user); provisioning and start take about 5 s.
 package samba
 
 import (
@@ -69,7 +70,7 @@ type Server struct {
 func StartT(t testing.TB, opts Options) *Server {
 	t.Helper()
 	if os.Getenv(EnableEnv) != "1" {
-		t.Skipf("skipping the Samba AD DC test: set %s=1 (needs samba, samba-ad-dc, winbind, krb5-user; ports 389/636 free)", EnableEnv)
+		t.Skipf("skipping the Samba AD DC test: set %s=1 (needs samba, samba-ad-dc, samba-ad-provision, winbind, krb5-user; ports 389/636 free)", EnableEnv)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -188,7 +189,7 @@ func lookPath(name string) (string, error) {
 			return filepath.Join(d, name), nil
 		}
 	}
-	return "", fmt.Errorf("%s not found (apt-get install samba samba-ad-dc winbind krb5-user)", name)
+	return "", fmt.Errorf("%s not found (apt-get install samba samba-ad-dc samba-ad-provision winbind krb5-user)", name)
 }
 
 // editConfig moves logs and pid files into the state dir, runs only the

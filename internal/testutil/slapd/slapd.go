@@ -520,3 +520,6 @@ cn: reader
 userPassword: %[3]s
 `, suffix, top, ssha(readerPassword))
 }
+
+// PID is the slapd process id.
+func (s *Server) PID() int { return s.cmd.Process.Pid }
