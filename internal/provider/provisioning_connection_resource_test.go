@@ -104,12 +104,16 @@ func modifyLDIF(dn, op, attr string, values ...string) string {
 	return strings.Join(append(lines, "-"), "\n") + "\n"
 }
 
-func addMember(groupDN, memberDN string) string { return modifyLDIF(groupDN, "add", "member", memberDN) }
+func addMember(groupDN, memberDN string) string {
+	return modifyLDIF(groupDN, "add", "member", memberDN)
+}
 func removeMember(groupDN, memberDN string) string {
 	return modifyLDIF(groupDN, "delete", "member", memberDN)
 }
-func disableLDIF(dn string) string { return modifyLDIF(dn, "replace", "pwdAccountLockedTime", lockedForever) }
-func enableLDIF(dn string) string  { return modifyLDIF(dn, "delete", "pwdAccountLockedTime") }
+func disableLDIF(dn string) string {
+	return modifyLDIF(dn, "replace", "pwdAccountLockedTime", lockedForever)
+}
+func enableLDIF(dn string) string { return modifyLDIF(dn, "delete", "pwdAccountLockedTime") }
 func replaceLDIF(dn, attr, value string) string {
 	return modifyLDIF(dn, "replace", attr, value)
 }
