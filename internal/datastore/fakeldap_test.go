@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"errors"
 	"net"
-	"strings"
 	"sync"
 	"testing"
 
@@ -92,7 +91,10 @@ func (f *fakeLDAP) serveConn(c net.Conn) {
 		if err != nil || len(p.Children) < 2 {
 			return
 		}
-		id := p.Children[0].Value.(int64)
+		id, ok := p.Children[0].Value.(int64)
+		if !ok {
+			return
+		}
 		op := p.Children[1]
 		switch op.Tag {
 		case ldap.ApplicationBindRequest:
@@ -184,9 +186,13 @@ func decodeSearch(p *ber.Packet) (fakeSearch, error) {
 	if err != nil {
 		return fakeSearch{}, err
 	}
+	scope, ok := op.Children[1].Value.(int64)
+	if !ok {
+		return fakeSearch{}, errors.New("bad scope")
+	}
 	req := fakeSearch{
 		Base:   string(op.Children[0].ByteValue),
-		Scope:  int(op.Children[1].Value.(int64)),
+		Scope:  int(scope),
 		Filter: filter,
 	}
 	for _, a := range op.Children[7].Children {
@@ -204,14 +210,4 @@ func decodeSearch(p *ber.Packet) (fakeSearch, error) {
 		}
 	}
 	return req, nil
-}
-
-// wants reports whether the search requested attribute name.
-func (r fakeSearch) wants(name string) bool {
-	for _, a := range r.Attrs {
-		if strings.EqualFold(a, name) {
-			return true
-		}
-	}
-	return false
 }

@@ -335,10 +335,10 @@ func (s *Server) logTail() string {
 }
 
 func tail(b []byte) string {
-	const max = 2000
+	const limit = 2000
 	b = bytes.TrimSpace(b)
-	if len(b) > max {
-		b = b[len(b)-max:]
+	if len(b) > limit {
+		b = b[len(b)-limit:]
 	}
 	return string(b)
 }

@@ -200,7 +200,7 @@ func splitLDIFLine(no int, line string) (ldifLine, error) {
 
 func buildChange(lines []ldifLine) (*ldifChange, error) {
 	if !strings.EqualFold(lines[0].name, "dn") {
-		return nil, fmt.Errorf("ldif line %d: record must start with dn:", lines[0].no)
+		return nil, fmt.Errorf("ldif line %d: record must start with a dn line", lines[0].no)
 	}
 	c := &ldifChange{line: lines[0].no, dn: lines[0].value, kind: "add"}
 	lines = lines[1:]

@@ -374,7 +374,11 @@ func freePort() (int, error) {
 		return 0, fmt.Errorf("find a free port: %w", err)
 	}
 	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	addr, ok := l.Addr().(*net.TCPAddr)
+	if !ok {
+		return 0, fmt.Errorf("find a free port: unexpected address %v", l.Addr())
+	}
+	return addr.Port, nil
 }
 
 // ssha hashes a password in slapd's {SSHA} scheme.
