@@ -152,7 +152,7 @@ func (r *ProvisioningConnectionResource) Schema(_ context.Context, _ resource.Sc
 			},
 			"on_destroy": schema.StringAttribute{
 				Optional: true, Computed: true, Default: stringdefault.StaticString(onDestroyRetain),
-				MarkdownDescription: "What destroying the connection does: `retain` leaves every user in PingID as is; `deprovision` applies `remove_user_action` to all managed users (subject to `max_deprovisions`). Defaults to `retain`.",
+				MarkdownDescription: "What destroying the connection does: `retain` leaves every user in PingID as is; `deprovision` applies `remove_user_action` to every managed user except those the last refresh found to have the PingID `ADMIN` role (subject to `max_deprovisions`). Defaults to `retain`.",
 				Validators:          []validator.String{stringvalidator.OneOf(onDestroyRetain, onDestroyDeprovision)},
 			},
 			"users": schema.MapAttribute{
