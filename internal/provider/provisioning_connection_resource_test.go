@@ -1079,3 +1079,39 @@ func TestAccProvisioningConnection_import(t *testing.T) {
 		},
 	})
 }
+
+// TestAccProvisioningConnection_unreadableSource: a directory that cannot be read, or a
+// group that does not exist, fails the plan; it never looks like every user left.
+func TestAccProvisioningConnection_unreadableSource(t *testing.T) {
+	t.Parallel()
+	env := newAccEnv(t)
+	cfg := env.connectionConfig("")
+	unreachable := strings.Replace(cfg, env.LDAP.URL, "ldap://127.0.0.1:1", 1)
+	missingGroup := strings.Replace(cfg, testGroupDN, "cn=nope,ou=groups,dc=example,dc=com", 1)
+
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{Config: cfg},
+			{
+				PreConfig:   env.pre(t),
+				Config:      unreachable,
+				ExpectError: regexp.MustCompile(`(?s)Unable to read the source location.*127\.0\.0\.1:1.*No user is provisioned or\s+deprovisioned`),
+			},
+			{
+				Config:      missingGroup,
+				ExpectError: regexp.MustCompile(`(?s)Unable to read the source location.*cn=nope,ou=groups,dc=example,dc=com.*no\s+such\s+entry`),
+			},
+			{
+				PreConfig: func() {
+					if err := env.wantWrites(nil)(); err != nil {
+						t.Errorf("failed plans changed PingID: %v", err)
+					}
+				},
+				Config:           cfg,
+				ConfigPlanChecks: preApply(plancheck.ExpectEmptyPlan()),
+				Check:            checks(env.wantStatus("jsmith", stNotActive), env.wantStatus("adoe", stNotActive), env.wantWrites(nil)),
+			},
+		},
+	})
+}
