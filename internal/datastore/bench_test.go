@@ -78,6 +78,9 @@ func BenchmarkSearch10k(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer d.Close()
+			if directoryType == DirectoryActiveDirectory {
+				assumeActiveDirectory(d)
+			}
 			q := Query{BaseDN: base, GroupDN: groupDN, Nested: nested, UsernameAttribute: "uid", Attributes: extra}
 			measure(b, func(b *testing.B) {
 				entries, err := d.Search(ctx, q)

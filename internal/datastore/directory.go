@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/url"
 	"strings"
+	"sync"
 
 	"github.com/go-ldap/ldap/v3"
 )
@@ -16,6 +17,9 @@ import (
 type Directory struct {
 	conn *ldap.Conn
 	cfg  Config // with defaults applied
+
+	adCheck sync.Once // see requireActiveDirectory
+	adErr   error
 }
 
 // Open dials, secures (ldaps:// or StartTLS, certificates verified unless
@@ -147,7 +151,7 @@ func (d *Directory) searchPaged(ctx context.Context, base string, scope int, fil
 			return err
 		})
 		if err != nil {
-			return newError(OpSearch, base, fmt.Errorf("filter %s: %w", filter, err))
+			return newError(OpSearch, base, fmt.Errorf("filter %s: %w", abbreviate(filter), err))
 		}
 		if refs := d.relevantReferrals(res.Referrals); len(refs) > 0 {
 			return &Error{Op: OpSearch, Target: base, Err: fmt.Errorf("%w: part of the scope is on another server: %s",
@@ -234,4 +238,45 @@ func isADPartitionReferral(ref string) bool {
 		return true
 	}
 	return false
+}
+
+// abbreviate shortens long filters (batches of 100 names) in error messages.
+func abbreviate(filter string) string {
+	const limit = 200
+	if len(filter) <= limit {
+		return filter
+	}
+	return filter[:limit] + fmt.Sprintf("... (%d bytes)", len(filter))
+}
+
+// Root DSE supportedCapabilities of Active Directory (and AD LDS).
+const (
+	capActiveDirectory    = "1.2.840.113556.1.4.800"
+	capActiveDirectoryLDS = "1.2.840.113556.1.4.1851"
+)
+
+// requireActiveDirectory checks, once per connection, that the server
+// advertises Active Directory before memberOf back-links and the in-chain rule
+// are trusted: elsewhere those queries can succeed while matching nothing
+// (OpenLDAP answers the unknown in-chain rule with zero entries), which would
+// look like every member left.
+func (d *Directory) requireActiveDirectory(ctx context.Context) error {
+	d.adCheck.Do(func() {
+		root, err := d.readEntry(ctx, "", []string{"supportedCapabilities"})
+		if err != nil {
+			d.adErr = fmt.Errorf("read the root DSE to confirm directory_type %q: %w", DirectoryActiveDirectory, err)
+			return
+		}
+		if a := findAttr(root, "supportedCapabilities"); a != nil {
+			for _, v := range a.Values {
+				if v == capActiveDirectory || v == capActiveDirectoryLDS {
+					return
+				}
+			}
+		}
+		d.adErr = fmt.Errorf("%w: directory_type is %q but the server does not advertise Active Directory "+
+			"(supportedCapabilities lacks %s), so memberOf and in-chain queries cannot be trusted; use %q or %q",
+			ErrNotActiveDirectory, DirectoryActiveDirectory, capActiveDirectory, DirectoryOpenLDAP, DirectoryGeneric)
+	})
+	return d.adErr
 }

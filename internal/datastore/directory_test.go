@@ -47,6 +47,11 @@ func openT(t *testing.T, cfg Config) *Directory {
 	return d
 }
 
+// assumeActiveDirectory skips the root DSE check so the Active Directory
+// code path (memberOf filters) can run against slapd, whose memberof overlay
+// maintains memberOf for direct members.
+func assumeActiveDirectory(d *Directory) { d.adCheck.Do(func() {}) }
+
 func usernames(entries []Entry) []string {
 	out := make([]string, len(entries))
 	for i, e := range entries {
@@ -455,7 +460,7 @@ func TestSearchLargeGroupPaged(t *testing.T) {
 			cfg.PageSize = 500
 			cfg.DirectoryType = typ
 			d := openT(t, cfg)
-			// On slapd the Active Directory path uses the memberof overlay's memberOf.
+			assumeActiveDirectory(d)
 			got, err := d.Search(ctx, Query{BaseDN: people, GroupDN: groupDN, UsernameAttribute: "uid", Attributes: []string{"mail"}})
 			if err != nil {
 				t.Fatal(err)
@@ -566,10 +571,23 @@ func TestSearchActiveDirectoryPathOnSlapd(t *testing.T) {
 	s := fixtureServer(t, slapd.Options{})
 	cfg := readerConfig(s)
 	cfg.DirectoryType = DirectoryActiveDirectory
-	d := openT(t, cfg)
 	ctx := context.Background()
-	got, err := d.Search(ctx, Query{BaseDN: people, GroupDN: "cn=engineering," + groups, UsernameAttribute: "uid",
-		Filter: "(!(uid=dave))", DisabledFilter: "(uid=bob)"})
+	q := Query{BaseDN: people, GroupDN: "cn=engineering," + groups, UsernameAttribute: "uid",
+		Filter: "(!(uid=dave))", DisabledFilter: "(uid=bob)"}
+
+	// slapd does not advertise Active Directory: trusting memberOf (or the
+	// in-chain rule, which slapd answers with zero entries) is refused.
+	for _, nested := range []bool{false, true} {
+		q := q
+		q.Nested = nested
+		if got, err := openT(t, cfg).Search(ctx, q); !errors.Is(err, ErrNotActiveDirectory) {
+			t.Fatalf("nested=%v: Search = %d entries, err = %v; want ErrNotActiveDirectory", nested, len(got), err)
+		}
+	}
+
+	d := openT(t, cfg)
+	assumeActiveDirectory(d)
+	got, err := d.Search(ctx, q)
 	if err != nil {
 		t.Fatal(err)
 	}

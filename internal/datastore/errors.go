@@ -22,6 +22,8 @@ var (
 	ErrReferral = errors.New("referral")
 	// ErrNoSuchEntry: the base DN or group DN does not exist (or is not visible to the bind account).
 	ErrNoSuchEntry = errors.New("no such entry")
+	// ErrNotActiveDirectory: directory_type is active_directory but the server is not.
+	ErrNotActiveDirectory = errors.New("not an Active Directory server")
 	// ErrClosed: the connection was closed (Close, context cancellation or a transport failure).
 	ErrClosed = errors.New("connection closed")
 )

@@ -105,6 +105,10 @@ func TestActiveDirectoryWire(t *testing.T) {
 		mu.Lock()
 		filters = append(filters, req.Filter)
 		mu.Unlock()
+		if req.Scope == ldap.ScopeBaseObject && req.Base == "" {
+			return fakeResult{Entries: []*ldap.Entry{ldap.NewEntry("", map[string][]string{
+				"supportedCapabilities": {"1.2.840.113556.1.4.800", "1.2.840.113556.1.4.1670"}})}}
+		}
 		if req.Scope == ldap.ScopeBaseObject {
 			return fakeResult{Entries: []*ldap.Entry{ldap.NewEntry(req.Base, map[string][]string{"objectClass": {"top", "group"}})}}
 		}

@@ -280,6 +280,9 @@ func (d *Directory) searchByFilter(ctx context.Context, p *plan, users *found, d
 // searchADGroup uses Active Directory's memberOf back-link: one paged search,
 // with the in-chain matching rule for nested membership.
 func (d *Directory) searchADGroup(ctx context.Context, p *plan, users *found, disabled map[string]bool) error {
+	if err := d.requireActiveDirectory(ctx); err != nil {
+		return err
+	}
 	g, err := d.readEntry(ctx, p.q.GroupDN, []string{"objectClass"})
 	if err != nil {
 		return fmt.Errorf("group_dn: %w", err)
