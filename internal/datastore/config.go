@@ -1,10 +1,3 @@
-// Package datastore reads the users a source location targets from an LDAP
-// directory or Active Directory.
-//
-// A read either returns the whole in-scope set or fails: size and time limits,
-// referrals, unreachable servers and any other non-success result are errors,
-// never a shorter list, because a shorter list would look like "these users
-// left" to the sync logic.
 package datastore
 
 import (

@@ -1,0 +1,64 @@
+// Package datastore reads the users a source location targets from an LDAP
+// directory or Active Directory (go-ldap/v3).
+//
+// # All or nothing
+//
+// A read either returns the whole in-scope set or fails. Size, time and
+// administrative limits, referrals (result code 10 and continuation
+// references), a missing base or group DN, an unreachable server and any other
+// non-success result are errors, never a shorter list: a shorter list would
+// look like "these users left" to the sync logic. Every search uses the paged
+// results control (Config.PageSize); a server that ignores the control must
+// still end the search with success for the result to count.
+//
+// Continuation references are errors, with one exception: with
+// directory_type "active_directory", the references Active Directory returns
+// for its configuration and DNS application partitions (CN=Configuration,
+// DC=DomainDnsZones, DC=ForestDnsZones) when a search starts at the domain
+// root are ignored, because those partitions hold no users. A reference to a
+// child domain still fails the read (point base_dn at one domain, or at a
+// global catalog).
+//
+// # Who is in scope
+//
+// Users are the non-group entries (a group has objectClass groupOfNames,
+// groupOfUniqueNames, group or posixGroup) under base_dn (subtree) that match
+// the query: members of group_dn, entries matching filter, or both.
+//
+// Active Directory: one paged search for (memberOf=<group>), or with nested
+// groups the in-chain rule (memberOf:1.2.840.113556.1.4.1941:=<group>). The
+// server must advertise Active Directory in its root DSE; elsewhere these
+// filters can succeed while matching nothing. Users whose primary group is the
+// group (primaryGroupID, e.g. Domain Users) are not in member/memberOf and are
+// not returned.
+//
+// OpenLDAP and generic directories: the group's member and uniqueMember DNs
+// (following Active Directory range retrieval if the server splits them) and
+// memberUid names are read from the group entry. DNs are resolved in batches
+// of one-level searches under each parent DN for (|(rdn1)(rdn2)...) combined
+// with the filter, a few batches in flight; memberUid names with batched
+// (|(uid=a)(uid=b)...) searches under base_dn. Member DNs that do not exist
+// are skipped. Nested groups are expanded breadth-first with cycle detection,
+// failing beyond MaxNestingDepth levels. All values go through
+// ldap.EscapeFilter, attribute names are validated, and DNs are compared
+// parsed and case-insensitively, so no username or DN can change a query.
+//
+// # Disabled accounts
+//
+//   - active_directory: userAccountControl bit 0x2 (ACCOUNTDISABLE). Lockout
+//     and password expiry are separate and do not disable.
+//   - openldap and generic: ppolicy pwdAccountLockedTime = 000001010000Z (an
+//     administrator's permanent lock; any other timestamp is a temporary
+//     intruder lockout and the account stays enabled), or nsAccountLock = true
+//     (389 DS / Red Hat DS).
+//   - any type: entries also matching Query.DisabledFilter, evaluated by the
+//     server.
+//
+// # Identity and attributes
+//
+// Entry.ID is objectGUID (as the usual lowercase GUID string), else entryUUID,
+// else nsUniqueId. Requested attributes are matched case-insensitively and
+// return their first value. An in-scope entry without the username attribute,
+// or two entries whose usernames differ only in case, fail the read with both
+// DNs named.
+package datastore
