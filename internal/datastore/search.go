@@ -288,7 +288,7 @@ func (d *Directory) searchADGroup(ctx context.Context, p *plan, users *found, di
 		return fmt.Errorf("group_dn: %w", err)
 	}
 	if !isGroupEntry(g) {
-		return notAGroup(g)
+		return fmt.Errorf("group_dn: %w", notAGroup(g))
 	}
 	scope := and(MemberOfFilter(g.DN, p.q.Nested), p.filter)
 	if err := d.searchPaged(ctx, p.q.BaseDN, ldap.ScopeWholeSubtree, scope, p.attrs, collectUsers(users)); err != nil {
@@ -318,7 +318,7 @@ func notAGroup(e *ldap.Entry) error {
 	if a := findAttr(e, "objectClass"); a != nil {
 		classes = a.Values
 	}
-	return fmt.Errorf("group_dn %q is %w (objectClass: %s; want groupOfNames, groupOfUniqueNames, group or posixGroup)",
+	return fmt.Errorf("%q is %w (objectClass: %s; want groupOfNames, groupOfUniqueNames, group or posixGroup)",
 		e.DN, ErrNotAGroup, strings.Join(classes, ", "))
 }
 
