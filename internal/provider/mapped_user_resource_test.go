@@ -263,7 +263,7 @@ resource "pingid_mapped_user" "kpatel" {
 // TestAccMappedUser_import is behaviour 6 for pingid_mapped_user: importing an existing user
 // reads every attribute from PingID, the next plan changes only what differs from the
 // configuration, and a re-import reproduces the state except for the one setting PingID
-// cannot know.
+// cannot know. Changing the username replaces the user unless only its letter case changes.
 func TestAccMappedUser_import(t *testing.T) {
 	t.Parallel()
 	env := newAccEnv(t)
@@ -328,7 +328,29 @@ resource "pingid_mapped_user" "x" {
 				ImportStateVerify:       true,
 				ImportStateVerifyIgnore: []string{"remove_user_action"}, // configuration only: PingID has no such field
 			},
+			{
+				// PingID usernames are case-insensitive: a change of letter case is not a
+				// new user.
+				PreConfig: env.pre(t),
+				Config:    strings.Replace(cfg, `"jsmith"`, `"JSmith"`, 1),
+				ConfigPlanChecks: preApply(
+					expectAction(addr, plancheck.ResourceActionUpdate),
+					expectPlanned(addr, "id", knownvalue.StringExact("jsmith")),
+				),
+				Check: checks(env.wantUsernames("jsmith"), env.wantWrites(nil)),
+			},
+			{
+				// Another username replaces the user (remove_user_action = "delete").
+				PreConfig:        env.pre(t),
+				Config:           strings.Replace(cfg, `"jsmith"`, `"jsmith2"`, 1),
+				ConfigPlanChecks: preApply(expectAction(addr, plancheck.ResourceActionDestroyBeforeCreate)),
+				Check: checks(
+					env.wantUsernames("jsmith2"),
+					env.wantProfile("jsmith2", pJSmith.mail, "John", "Smith", stNotActive, 0),
+					env.wantWrites(map[string]int64{"deleteuser": 1, "adduser": 1}),
+				),
+			},
 		},
-		CheckDestroy: checks(env.wantAbsent("jsmith")),
+		CheckDestroy: checks(env.wantUsernames()),
 	})
 }

@@ -991,7 +991,8 @@ func TestAccProvisioningConnection_admins(t *testing.T) {
 }
 
 // TestAccProvisioningConnection_onDestroyDeprovision: destroying a connection with
-// on_destroy = "deprovision" suspends every managed user, subject to max_deprovisions.
+// on_destroy = "deprovision" suspends every managed user but administrators, subject to
+// max_deprovisions.
 func TestAccProvisioningConnection_onDestroyDeprovision(t *testing.T) {
 	t.Parallel()
 	env := newAccEnv(t)
@@ -1011,6 +1012,10 @@ func TestAccProvisioningConnection_onDestroyDeprovision(t *testing.T) {
 					if err := env.wantStatus("jsmith", stActive)(); err != nil {
 						t.Errorf("the failed destroy plan changed PingID: %v", err)
 					}
+					// An administrator is never deprovisioned, not even on destroy.
+					if err := env.PingID.UpdateUserDirect("bwayne", func(u *emulator.User) { u.Role = "ADMIN" }); err != nil {
+						t.Fatal(err)
+					}
 				},
 				Config:           env.connectionConfig("on_destroy = \"deprovision\"\nmax_deprovisions = -1"),
 				ConfigPlanChecks: update(expectUsersChanged(connAddr)),
@@ -1019,7 +1024,7 @@ func TestAccProvisioningConnection_onDestroyDeprovision(t *testing.T) {
 		CheckDestroy: checks(
 			env.wantProfile("jsmith", pJSmith.mail, "John", "Smith", stSuspended, 1),
 			env.wantStatus("adoe", stSuspended),
-			env.wantStatus("bwayne", stSuspended),
+			env.wantStatus("bwayne", stNotActive),
 			env.wantStatus("cdisabled", stSuspended),
 		),
 	})
@@ -1111,6 +1116,85 @@ func TestAccProvisioningConnection_unreadableSource(t *testing.T) {
 				Config:           cfg,
 				ConfigPlanChecks: preApply(plancheck.ExpectEmptyPlan()),
 				Check:            checks(env.wantStatus("jsmith", stNotActive), env.wantStatus("adoe", stNotActive), env.wantWrites(nil)),
+			},
+		},
+	})
+}
+
+// afterPlan is a plan check with a side effect: it changes the directory after Terraform has
+// planned and before it applies, to prove apply carries out the reviewed plan.
+type afterPlan func()
+
+func (f afterPlan) CheckPlan(context.Context, plancheck.CheckPlanRequest, *plancheck.CheckPlanResponse) {
+	f()
+}
+
+// TestAccProvisioningConnection_appliesTheReviewedPlan: directory changes made between plan
+// and apply never leak into the apply. For an existing connection the apply carries out the
+// reviewed plan (the plan is computed from the snapshot taken at refresh, which Terraform
+// keeps in the plan) and the next plan picks the changes up. A new connection has no prior
+// state to carry a snapshot in, so Terraform's apply-time re-plan reads the changed directory
+// and refuses to apply ("inconsistent final plan"): nothing is written, and planning again
+// shows the new situation.
+func TestAccProvisioningConnection_appliesTheReviewedPlan(t *testing.T) {
+	t.Parallel()
+	env := newAccEnv(t)
+	pDNew := person{"dnew", "Dan", "New", "dan.new@example.com"}
+	cfg := env.connectionConfig("")
+	late := modified(pJSmith.entry(true, stNotActive, sync.SourceInScope), func(e *sync.Entry) { e.Email = "late@example.com" })
+
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				Config: cfg,
+				ConfigPlanChecks: preApply(
+					plancheck.ExpectKnownValue(connAddr, tfjsonpath.New("users"), expectUsers(initialUsers())),
+					afterPlan(env.pre(t, removeMember(testGroupDN, pADoe.dn()), replaceLDIF(pJSmith.dn(), "mail", late.Email))),
+				),
+				ExpectError: words("Provider produced inconsistent final plan"),
+			},
+			{
+				PreConfig: func() {
+					if err := checks(env.wantWrites(nil), env.wantUsernames())(nil); err != nil {
+						t.Errorf("the refused apply changed PingID: %v", err)
+					}
+				},
+				Config:           cfg,
+				ConfigPlanChecks: preApply(planUser("jsmith", late), expectNoUser("adoe")),
+			},
+			{
+				// dnew joins; after the plan, adoe comes back and jsmith's mail changes
+				// again: apply creates dnew only.
+				PreConfig: env.pre(t, pDNew.ldif(), addMember(testGroupDN, pDNew.dn())),
+				Config:    cfg,
+				ConfigPlanChecks: update(
+					expectUsersChanged(connAddr, "dnew"),
+					afterPlan(func() {
+						env.apply(t, addMember(testGroupDN, pADoe.dn()))
+						env.apply(t, replaceLDIF(pJSmith.dn(), "mail", "later@example.com"))
+					}),
+				),
+				Check: checks(
+					env.wantStatus("dnew", stNotActive),
+					env.wantAbsent("adoe"),
+					env.wantProfile("jsmith", late.Email, "John", "Smith", stNotActive, 0),
+					env.wantWrites(map[string]int64{"adduser": 1}),
+				),
+				ExpectNonEmptyPlan: true, // the late changes
+			},
+			{
+				PreConfig: env.pre(t),
+				Config:    cfg,
+				ConfigPlanChecks: update(
+					expectUsersChanged(connAddr, "adoe", "jsmith"),
+					planUser("adoe", pADoe.entry(true, stNotActive, sync.SourceInScope)),
+				),
+				Check: checks(
+					env.wantStatus("adoe", stNotActive),
+					env.wantProfile("jsmith", "later@example.com", "John", "Smith", stNotActive, 0),
+					env.wantWrites(map[string]int64{"adduser": 1, "edituser": 1}),
+				),
 			},
 		},
 	})
