@@ -570,27 +570,12 @@ func (d *Directory) resolveDNs(ctx context.Context, refs []dnRef, selector strin
 			jobs = append(jobs, &job{parent: b.parent, refs: b.refs[start:min(start+dnBatchSize, len(b.refs))]})
 		}
 	}
-	run := func(j *job) {
-		j.found, j.err = d.resolveBatch(ctx, j.parent, j.refs, selector, attrs)
-	}
 	// A few batches in flight hide round trips; results are consumed in
 	// order afterwards, so fn needs no locking and the outcome is deterministic.
-	next := make(chan *job)
-	var wg sync.WaitGroup
-	for range min(resolveConcurrency, len(jobs)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for j := range next {
-				run(j)
-			}
-		}()
-	}
-	for _, j := range jobs {
-		next <- j
-	}
-	close(next)
-	wg.Wait()
+	inParallel(len(jobs), func(i int) {
+		j := jobs[i]
+		j.found, j.err = d.resolveBatch(ctx, j.parent, j.refs, selector, attrs)
+	})
 	for _, j := range jobs {
 		if j.err != nil {
 			return j.err
@@ -676,26 +661,65 @@ func rdnFilter(rdn *ldap.RelativeDN) (string, error) {
 // names (case-insensitively), in batches of OR-filters of escaped values.
 func (d *Directory) resolveUsernames(ctx context.Context, base, usernameAttr string, names []string, selector string, attrs []string, fn func(*ldap.Entry) error) error {
 	sort.Strings(names)
+	type job struct {
+		names []string
+		found []*ldap.Entry
+		err   error
+	}
+	var jobs []*job
 	for start := 0; start < len(names); start += usernameBatchSize {
-		chunk := names[start:min(start+usernameBatchSize, len(names))]
-		want := make(map[string]bool, len(chunk))
+		jobs = append(jobs, &job{names: names[start:min(start+usernameBatchSize, len(names))]})
+	}
+	inParallel(len(jobs), func(i int) {
+		j := jobs[i]
+		want := make(map[string]bool, len(j.names))
 		var terms strings.Builder
-		for _, n := range chunk {
+		for _, n := range j.names {
 			want[strings.ToLower(n)] = true
 			terms.WriteString("(" + usernameAttr + "=" + ldap.EscapeFilter(n) + ")")
 		}
 		filter := and("(|"+terms.String()+")", selector)
-		err := d.searchPaged(ctx, base, ldap.ScopeWholeSubtree, filter, attrs, func(e *ldap.Entry) error {
-			if v, ok := firstValue(e, usernameAttr); !ok || !want[strings.ToLower(v)] {
-				return nil
+		j.err = d.searchPaged(ctx, base, ldap.ScopeWholeSubtree, filter, attrs, func(e *ldap.Entry) error {
+			// The server may match more loosely (e.g. Unicode normalization).
+			if v, ok := firstValue(e, usernameAttr); ok && want[strings.ToLower(v)] {
+				j.found = append(j.found, e)
 			}
-			return fn(e)
+			return nil
 		})
-		if err != nil {
-			return err
+	})
+	for _, j := range jobs {
+		if j.err != nil {
+			return j.err
+		}
+		for _, e := range j.found {
+			if err := fn(e); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
+}
+
+// inParallel runs work(0..n-1) with at most resolveConcurrency calls at once
+// and returns when all are done. The calls share the connection: go-ldap
+// multiplexes concurrent operations on it.
+func inParallel(n int, work func(i int)) {
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(resolveConcurrency, n) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				work(i)
+			}
+		}()
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
 }
 
 // entries converts the collected users, rejecting entries without a username
