@@ -89,36 +89,61 @@ member: uid=grace,`+baseDN+`
 	w.user(t, "grace")
 }
 
-// TestSavedPlanOfNewConnectionAfterDirectoryChange: a brand-new connection has no refresh
-// snapshot, so the re-plan Terraform does at apply reads the directory again. When the
-// directory changed after `plan -out`, Terraform must refuse the saved plan as inconsistent,
-// and nothing may be provisioned.
-func TestSavedPlanOfNewConnectionAfterDirectoryChange(t *testing.T) {
-	w := newWorld(t, worldOptions{})
-	w.writeConfig(t, "provider \"pingid\" {\n  properties = <<-EOT\n"+w.properties+"  EOT\n"+w.datastoreHCL(w.ldap.ReaderPassword)+"}\n"+connectionHCL)
-	w.mustTerraform(t, nil, "plan", "-no-color", "-out=new.tfplan")
-	w.changeDirectory(t, `dn: `+pingIDUsersDN+`
+// TestSavedPlanWithoutSnapshotAfterDirectoryChange: when the plan has no refresh snapshot to
+// work from (a brand-new connection, or a source location or mapping changed in the same plan),
+// the re-plan Terraform does at apply reads the directory again. If the directory changed after
+// `plan -out`, Terraform refuses the saved plan as inconsistent, and nothing may change in
+// PingID.
+func TestSavedPlanWithoutSnapshotAfterDirectoryChange(t *testing.T) {
+	requireTerraform(t)
+	cases := []struct {
+		name    string
+		applied string // configuration applied before the saved plan ("" = none)
+		planned string // configuration of the saved plan
+	}{
+		{name: "new connection", planned: connectionHCL},
+		{
+			name:    "changed source location",
+			applied: connectionHCL,
+			planned: strings.Replace(connectionHCL, "group_dn = ", "filter   = \"(objectClass=inetOrgPerson)\"\n    group_dn = ", 1),
+		},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			w := newWorld(t, worldOptions{})
+			provider := "provider \"pingid\" {\n  properties = <<-EOT\n" + w.properties + "  EOT\n" + w.datastoreHCL(w.ldap.ReaderPassword) + "}\n"
+			if c.applied != "" {
+				w.writeConfig(t, provider+c.applied)
+				w.mustTerraform(t, nil, "apply", "-no-color", "-auto-approve")
+			}
+			before := w.usernames()
+			w.writeConfig(t, provider+c.planned)
+			w.mustTerraform(t, nil, "plan", "-no-color", "-out=saved.tfplan")
+			w.changeDirectory(t, `dn: `+pingIDUsersDN+`
 changetype: modify
 add: member
 member: uid=dave,`+baseDN+`
 `)
-	res := w.terraform(t, nil, "apply", "-no-color", "new.tfplan")
-	t.Logf("apply of a saved plan for a new connection after a directory change:\n%s", res)
-	if res.exitCode == 0 {
-		t.Fatalf("apply succeeded although the directory changed after the plan; users: %s", w.usernames())
-	}
-	// Terraform wraps diagnostics to the terminal width: compare with whitespace collapsed.
-	stderr := strings.Join(strings.Fields(res.stderr), " ")
-	for _, want := range []string{
-		"Error: Provider produced inconsistent final plan",
-		"When expanding the plan for pingid_provisioning_connection.corp",
-		`produced an invalid new value for .users: new element "dave" has appeared.`,
-	} {
-		if !strings.Contains(stderr, want) {
-			t.Errorf("the error should say %q", want)
-		}
-	}
-	if users := w.pingID.Users(); len(users) != 0 {
-		t.Errorf("nothing should be provisioned, PingID has %s", w.usernames())
+			res := w.terraform(t, nil, "apply", "-no-color", "saved.tfplan")
+			t.Logf("apply of the saved plan after a directory change:\n%s", res)
+			if res.exitCode == 0 {
+				t.Fatalf("apply succeeded although the directory changed after the plan; users: %s", w.usernames())
+			}
+			// Terraform wraps diagnostics to the terminal width: compare with whitespace collapsed.
+			stderr := strings.Join(strings.Fields(res.stderr), " ")
+			for _, want := range []string{
+				"Error: Provider produced inconsistent final plan",
+				"When expanding the plan for pingid_provisioning_connection.corp",
+				`produced an invalid new value for .users: new element "dave" has appeared.`,
+			} {
+				if !strings.Contains(stderr, want) {
+					t.Errorf("the error should say %q", want)
+				}
+			}
+			if after := w.usernames(); after != before {
+				t.Errorf("PingID changed: before %s, after %s", before, after)
+			}
+		})
 	}
 }
