@@ -1,0 +1,230 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseVmHWM(t *testing.T) {
+	tests := []struct {
+		name   string
+		status string
+		want   int64
+		ok     bool
+	}{
+		{"running process", "Name:\tterraform\nVmPeak:\t  900 kB\nVmHWM:\t   123456 kB\nVmRSS:\t 1000 kB\n", 123456, true},
+		{"zombie has no memory lines", "Name:\tx\nState:\tZ (zombie)\n", 0, false},
+		{"garbled value", "VmHWM:\t abc kB\n", 0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ok := parseVmHWM([]byte(tt.status))
+			if got != tt.want || ok != tt.ok {
+				t.Errorf("parseVmHWM = %d, %v; want %d, %v", got, ok, tt.want, tt.ok)
+			}
+		})
+	}
+}
+
+func TestParseCPUTicks(t *testing.T) {
+	// utime=250 and stime=50 are fields 14 and 15; the command name holds spaces and ')'.
+	stat := "4242 (weird) name) S 1 4242 4242 0 -1 4194304 100 0 0 0 250 50 0 0 20 0 9 0 100 1000 200\n"
+	got, ok := parseCPUTicks([]byte(stat))
+	if !ok || got != 300 {
+		t.Errorf("parseCPUTicks = %d, %v; want 300, true", got, ok)
+	}
+	if _, ok := parseCPUTicks([]byte("4242 (x) S 1 2")); ok {
+		t.Error("a truncated stat line parsed")
+	}
+}
+
+func TestReadProcStatsOfSelf(t *testing.T) {
+	s, ok := readProcStats(os.Getpid(), 100)
+	if !ok {
+		t.Skip("no /proc on this system")
+	}
+	if s.HWMKiB <= 0 {
+		t.Errorf("own VmHWM = %d KiB, want > 0", s.HWMKiB)
+	}
+}
+
+func TestMonitorSeesAnnouncedProcesses(t *testing.T) {
+	if _, ok := readProcStats(os.Getpid(), 100); !ok {
+		t.Skip("no /proc on this system")
+	}
+	pidFile := filepath.Join(t.TempDir(), "pids")
+	// Our own pid stands in for both terraform and a provider; a dead pid is counted without numbers.
+	if err := os.WriteFile(pidFile, []byte("999999999\n"+strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m := newMonitor(pidFile, time.Millisecond)
+	m.start(os.Getpid())
+	time.Sleep(5 * time.Millisecond)
+	tf, provHWM, _, n := m.finish()
+	if tf.HWMKiB <= 0 || provHWM <= 0 {
+		t.Errorf("terraform HWM %d, provider HWM %d; want both > 0", tf.HWMKiB, provHWM)
+	}
+	if n != 2 {
+		t.Errorf("provider processes = %d, want 2", n)
+	}
+}
+
+func TestParseSizes(t *testing.T) {
+	got, err := parseSizes("10000, 1_000,1000,50000")
+	if err != nil || !slices.Equal(got, []int{1000, 10000, 50000}) {
+		t.Errorf("parseSizes = %v, %v", got, err)
+	}
+	for _, bad := range []string{"", "0", "-5", "abc", "100000"} {
+		if _, err := parseSizes(bad); err == nil {
+			t.Errorf("parseSizes(%q) accepted", bad)
+		}
+	}
+}
+
+func TestParseFlags(t *testing.T) {
+	quick, err := parseFlags([]string{"-quick"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(quick.sizes, []int{1000}) || quick.out != "" || quick.compareZero {
+		t.Errorf("quick: sizes %v out %q compareZero %v; want [1000], no report file, no zero-latency comparison", quick.sizes, quick.out, quick.compareZero)
+	}
+	full, err := parseFlags(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(full.sizes, []int{1000, 10000, 50000}) || full.out != "BENCHMARKS.md" || full.latency != 20*time.Millisecond || full.concurrency != 8 {
+		t.Errorf("defaults: %+v", full)
+	}
+	if _, err := parseFlags([]string{"-compare-sizes", "1000,3000"}); err == nil {
+		t.Error("a for_each comparison above 2000 was accepted")
+	}
+	none, err := parseFlags([]string{"-compare-sizes", "none"})
+	if err != nil || len(none.compareSizes) != 0 {
+		t.Errorf("-compare-sizes none: %v, %v", none.compareSizes, err)
+	}
+}
+
+func TestCompareHost(t *testing.T) {
+	tests := []struct {
+		sizes, compare []int
+		host           int
+		fit            []int
+	}{
+		{[]int{1000, 10000, 50000}, []int{1000, 2000}, 10000, []int{1000, 2000}},
+		{[]int{1000}, []int{200}, 1000, []int{200}},
+		{[]int{1000}, []int{1000, 2000}, 1000, []int{1000}},
+		{[]int{1000}, nil, 0, nil},
+	}
+	for _, tt := range tests {
+		host, fit := compareHost(tt.sizes, tt.compare)
+		if host != tt.host || !slices.Equal(fit, tt.fit) {
+			t.Errorf("compareHost(%v, %v) = %d, %v; want %d, %v", tt.sizes, tt.compare, host, fit, tt.host, tt.fit)
+		}
+	}
+}
+
+func TestChildEnvDropsSettingsThatChangeTheMeasurement(t *testing.T) {
+	env := childEnv([]string{"PATH=/bin", "TF_LOG=trace", "PINGID_TOKEN=x", "HOME=/h", "TF_CLI_CONFIG_FILE=/old"},
+		map[string]string{"TF_CLI_CONFIG_FILE": "/new", "TF_IN_AUTOMATION": "1"})
+	slices.Sort(env)
+	want := []string{"HOME=/h", "PATH=/bin", "TF_CLI_CONFIG_FILE=/new", "TF_IN_AUTOMATION=1"}
+	if !slices.Equal(env, want) {
+		t.Errorf("childEnv = %v, want %v", env, want)
+	}
+}
+
+func TestCountDNLines(t *testing.T) {
+	n, err := countDNLines(strings.NewReader("dn: uid=a,ou=people\nuid: a\n\ndn: uid=b,ou=people\nmail: dn: not a dn line\n\n# pagedresults: cookie=\n"))
+	if err != nil || n != 2 {
+		t.Errorf("countDNLines = %d, %v; want 2", n, err)
+	}
+}
+
+func TestRepeatTimingRejectsAShortRead(t *testing.T) {
+	calls := 0
+	_, err := repeatTiming(3, 10, func() (time.Duration, int, error) {
+		calls++
+		return time.Millisecond, 9, nil
+	})
+	if err == nil {
+		t.Fatal("a read of 9 entries out of 10 was accepted")
+	}
+	got, err := repeatTiming(3, 10, func() (time.Duration, int, error) {
+		calls++
+		return time.Duration(calls) * time.Millisecond, 10, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// One warm-up call, then three timed ones: the median of the timed ones is the middle one.
+	if got.Runs != 3 || got.Min >= got.Median {
+		t.Errorf("repeatTiming = %+v", got)
+	}
+}
+
+// fakeReport builds a report with the given no-change plan time at 10k and 50k and for_each timing.
+func fakeReport(noChange10k, noChange50k time.Duration, rss50kKiB int64, applyCalls10k int64, dsRead, ldapsearch time.Duration, forEachPlan time.Duration) *report {
+	mk := func(n int, noChange time.Duration, rss int64) *sizeResult {
+		s := &sizeResult{N: n, Bound: time.Duration(n) * 20 * time.Millisecond / 8}
+		for _, p := range []*phase{&s.CreatePlan, &s.CreateApply, &s.NoChangePlan, &s.ChangePlan, &s.ChangeApply} {
+			p.Wall = noChange
+			p.ProviderKiB = rss
+		}
+		s.CreateApply.Calls = map[string]int64{"adduser": int64(n), "getuserdetails": applyCalls10k - int64(n)}
+		s.DatastoreRead = timed{Median: dsRead, Runs: 3}
+		s.LDAPSearch = timed{Median: ldapsearch, Runs: 3}
+		return s
+	}
+	s10 := mk(10000, noChange10k, 100<<10)
+	s10.Comparisons = []comparison{{
+		Size: 2000, Latency: 20 * time.Millisecond,
+		Connection: variantResult{NoChangePlan: phase{measurement: measurement{Wall: 6 * time.Second}}},
+		ForEach:    variantResult{NoChangePlan: phase{measurement: measurement{Wall: forEachPlan}}},
+	}}
+	return &report{Latency: 20 * time.Millisecond, Concurrency: 8, Sizes: []*sizeResult{s10, mk(50000, noChange50k, rss50kKiB)}}
+}
+
+func statuses(r *report) []string {
+	var out []string
+	for _, t := range r.targets() {
+		out = append(out, t.Status)
+	}
+	return out
+}
+
+func TestTargets(t *testing.T) {
+	// 10k bound = 25 s: limit 35 s.
+	good := fakeReport(30*time.Second, 150*time.Second, 200<<10, 20000, 150*time.Millisecond, 120*time.Millisecond, 70*time.Second)
+	if got := statuses(good); !slices.Equal(got, []string{"PASS", "PASS", "PASS", "PASS", "PASS", "PASS"}) {
+		t.Errorf("good run: %v", got)
+	}
+	bad := fakeReport(36*time.Second, 250*time.Second, 400<<10, 30000, 200*time.Millisecond, 120*time.Millisecond, 50*time.Second)
+	if got := statuses(bad); !slices.Equal(got, []string{"MISS", "MISS", "MISS", "MISS", "MISS", "MISS"}) {
+		t.Errorf("bad run: %v", got)
+	}
+	quick := &report{Latency: 20 * time.Millisecond, Concurrency: 8, Sizes: []*sizeResult{{N: 1000}}}
+	for _, s := range statuses(quick) {
+		if s != "not measured" {
+			t.Errorf("quick run: %v, want every target not measured", statuses(quick))
+			break
+		}
+	}
+}
+
+func TestReportNamesEveryPhaseAndTarget(t *testing.T) {
+	var b strings.Builder
+	if err := fakeReport(30*time.Second, 150*time.Second, 200<<10, 20000, time.Second, time.Second, 70*time.Second).write(&b); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"## Targets", "## N = 10000 users", "## N = 50000 users", "(b) no-change plan", "## Growth", "for_each ÷ connection", "## Method"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+}

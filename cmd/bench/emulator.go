@@ -1,0 +1,69 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/pingid-provisioner/terraform-provider-pingid/internal/emulator"
+)
+
+// pingidAPI is the PingID emulator, served in process on loopback with a fixed added latency
+// on every API call (the emulator sleeps before processing, so concurrent calls overlap the
+// way they do against the real service).
+type pingidAPI struct {
+	srv        *emulator.Server
+	httpServer *http.Server
+	latency    time.Duration
+	properties string // pingid.properties pointing at the emulator
+}
+
+func startPingIDAPI(dir string, latency time.Duration) (*pingidAPI, error) {
+	srv, err := emulator.New(emulator.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("create emulator: %w", err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("listen for the emulator: %w", err)
+	}
+	api := &pingidAPI{
+		srv:        srv,
+		httpServer: &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second},
+		latency:    latency,
+		properties: filepath.Join(dir, "pingid.properties"),
+	}
+	base := "http://" + ln.Addr().String()
+	if err := os.WriteFile(api.properties, []byte(srv.PropertiesFile(base+"/pingid")), 0o600); err != nil {
+		_ = ln.Close()
+		return nil, fmt.Errorf("write pingid.properties: %w", err)
+	}
+	go func() {
+		if err := api.httpServer.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			fmt.Fprintln(os.Stderr, "bench: emulator stopped:", err)
+		}
+	}()
+	api.reset()
+	return api, nil
+}
+
+// reset forgets every user and counter and re-installs the latency (Reset clears faults).
+func (p *pingidAPI) reset() {
+	p.srv.Reset()
+	if p.latency > 0 {
+		p.srv.SetFault("*", emulator.Fault{Latency: p.latency})
+	}
+}
+
+func (p *pingidAPI) users() int { return len(p.srv.Users()) }
+
+func (p *pingidAPI) close() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = p.httpServer.Shutdown(ctx)
+}
