@@ -194,15 +194,17 @@ LDAP_READER_PW="reader-$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')"
 export LDAP_ADMIN_PW LDAP_READER_PW
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 LDAP_PORT=
-for _ in $(seq 1 20); do
+attempts=0
+while [ -z "$LDAP_PORT" ] && [ "$attempts" -lt 3 ]; do
   port=$((20000 + RANDOM % 40000))
   port_in_use "$port" && continue
+  attempts=$((attempts + 1))
   # The port can still be taken before slapd binds it: then slapd fails and we try another.
   if LDAP_PORT=$port "$REPO/scripts/start-slapd.sh" "$SLAPD_DIR" "$EXAMPLE/directory/people.ldif" >"$LOGS/slapd-start.log" 2>&1; then
     LDAP_PORT=$port
-    break
+  else
+    stop_pidfile "$SLAPD_DIR/slapd.pid"
   fi
-  stop_pidfile "$SLAPD_DIR/slapd.pid"
 done
 [ -n "$LDAP_PORT" ] || { cat "$LOGS/slapd-start.log" >&2; die "could not start slapd on a free loopback port"; }
 LDAP_URL="ldap://127.0.0.1:$LDAP_PORT"
