@@ -135,7 +135,11 @@ func printTable(w io.Writer, users []user) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", u.UserName, u.Status, dash(u.Email),
 			dash(strings.TrimSpace(u.FirstName+" "+u.LastName)), dash(strings.Join(devices, ",")))
 	}
-	fmt.Fprintf(tw, "(%d users)\n", len(users))
+	noun := "users"
+	if len(users) == 1 {
+		noun = "user"
+	}
+	fmt.Fprintf(tw, "(%d %s)\n", len(users), noun)
 	if err := tw.Flush(); err != nil {
 		return fmt.Errorf("print table: %w", err)
 	}
