@@ -118,7 +118,7 @@ func TestAccDatastoreGroupDataSource_members(t *testing.T) {
 			},
 			{
 				// dnew joins, adoe is disabled, cdisabled is enabled.
-				PreConfig: env.pre(t, pDNew.ldif(), addMember(testGroupDN, pDNew.dn()), disableLDIF(pADoe.dn()), enableLDIF(pCDisabled.dn())),
+				PreConfig: env.pre(t, pDNew.ldif(), join(pDNew.dn()), disableLDIF(pADoe.dn()), enableLDIF(pCDisabled.dn())),
 				Config:    env.groupSources(),
 				ConfigStateChecks: append(second,
 					sameID.AddStateValue(dataAddr("nested"), tfjsonpath.New("members").AtMapKey("jsmith").AtMapKey("id")),

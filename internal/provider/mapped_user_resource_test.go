@@ -104,7 +104,7 @@ func TestAccMappedUser_forEachGroupMembers(t *testing.T) {
 				// adoe's mail changes, dnew joins, bwayne leaves (his nested group is
 				// taken out of pingid-users).
 				PreConfig: env.pre(t, replaceLDIF(pADoe.dn(), "mail", newMail), pDNew.ldif(),
-					addMember(testGroupDN, pDNew.dn()), removeMember(testGroupDN, engineeringDN)),
+					join(pDNew.dn()), leave(engineeringDN)),
 				Config: cfg,
 				ConfigPlanChecks: preApply(
 					expectAction(memberAddr("adoe"), plancheck.ResourceActionUpdate),
@@ -125,7 +125,7 @@ func TestAccMappedUser_forEachGroupMembers(t *testing.T) {
 			{
 				// dnew leaves (remove_user_action = "delete"); jsmith is disabled in the
 				// directory.
-				PreConfig: env.pre(t, removeMember(testGroupDN, pDNew.dn()), disableLDIF(pJSmith.dn())),
+				PreConfig: env.pre(t, leave(pDNew.dn()), disableLDIF(pJSmith.dn())),
 				Config:    cfg,
 				ConfigPlanChecks: preApply(
 					expectAction(memberAddr("dnew"), plancheck.ResourceActionDestroy),

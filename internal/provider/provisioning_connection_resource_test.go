@@ -60,12 +60,6 @@ func (e *accEnv) providerConfigWith(extra string) string {
 	return strings.Replace(e.providerConfig(), "provider \"pingid\" {", "provider \"pingid\" {\n"+extra, 1)
 }
 
-func userJSON(dn, email, first, last string, enabled bool, status string, source sync.SourceState) knownvalue.Check {
-	return knownvalue.StringExact(sync.Entry{
-		DN: dn, Email: email, FirstName: first, LastName: last, Enabled: enabled, Status: status, SourceState: source,
-	}.JSON())
-}
-
 func usersKey(name string) tfjsonpath.Path { return tfjsonpath.New("users").AtMapKey(name) }
 
 // person is a directory user with the attributes the connection maps.
@@ -104,12 +98,9 @@ func modifyLDIF(dn, op, attr string, values ...string) string {
 	return strings.Join(append(lines, "-"), "\n") + "\n"
 }
 
-func addMember(groupDN, memberDN string) string {
-	return modifyLDIF(groupDN, "add", "member", memberDN)
-}
-func removeMember(groupDN, memberDN string) string {
-	return modifyLDIF(groupDN, "delete", "member", memberDN)
-}
+// join and leave change the membership of the pingid-users group.
+func join(memberDN string) string  { return modifyLDIF(testGroupDN, "add", "member", memberDN) }
+func leave(memberDN string) string { return modifyLDIF(testGroupDN, "delete", "member", memberDN) }
 func disableLDIF(dn string) string {
 	return modifyLDIF(dn, "replace", "pwdAccountLockedTime", lockedForever)
 }
@@ -266,8 +257,8 @@ type usersChanged struct {
 	names []string
 }
 
-func expectUsersChanged(addr string, names ...string) plancheck.PlanCheck {
-	return usersChanged{addr: addr, names: names}
+func expectUsersChanged(names ...string) plancheck.PlanCheck {
+	return usersChanged{addr: connAddr, names: names}
 }
 
 func (c usersChanged) CheckPlan(_ context.Context, req plancheck.CheckPlanRequest, resp *plancheck.CheckPlanResponse) {
@@ -352,7 +343,7 @@ func TestAccProvisioningConnection_existingUsersLinked(t *testing.T) {
 	env := newAccEnv(t)
 	pMKlein := person{"MKlein", "Maria", "Klein", "maria.klein@example.com"}
 	env.apply(t, pMKlein.ldif())
-	env.apply(t, addMember(testGroupDN, pMKlein.dn()))
+	env.apply(t, join(pMKlein.dn()))
 	env.seed(t, activeJSmith(), emulator.User{
 		UserName: "mklein", FirstName: "Mary", Email: "mk@example.com", Role: "REGULAR", Status: stActive,
 		Devices: []emulator.Device{{Type: "Android"}},
@@ -452,10 +443,10 @@ func TestAccProvisioningConnection_provisioning(t *testing.T) {
 			},
 			{
 				// A user and a disabled user join the group.
-				PreConfig: env.pre(t, pDNew.ldif(), pEDis.ldif(locked), addMember(testGroupDN, pDNew.dn()), addMember(testGroupDN, pEDis.dn())),
+				PreConfig: env.pre(t, pDNew.ldif(), pEDis.ldif(locked), join(pDNew.dn()), join(pEDis.dn())),
 				Config:    env.connectionConfig(""),
 				ConfigPlanChecks: update(
-					expectUsersChanged(connAddr, "dnew", "edis"),
+					expectUsersChanged("dnew", "edis"),
 					planUser("dnew", pDNew.entry(true, stNotActive, sync.SourceInScope)),
 					planUser("edis", pEDis.entry(false, stNotActive, sync.SourceDisabled)),
 				),
@@ -468,10 +459,10 @@ func TestAccProvisioningConnection_provisioning(t *testing.T) {
 			{
 				// provision_disabled_users = false: a disabled newcomer is not created, an
 				// enabled one is, and users already managed stay as they are.
-				PreConfig: env.pre(t, pFDis.ldif(locked), pGNew.ldif(), addMember(testGroupDN, pFDis.dn()), addMember(testGroupDN, pGNew.dn())),
+				PreConfig: env.pre(t, pFDis.ldif(locked), pGNew.ldif(), join(pFDis.dn()), join(pGNew.dn())),
 				Config:    env.connectionConfig("provision_disabled_users = false"),
 				ConfigPlanChecks: update(
-					expectUsersChanged(connAddr, "gnew"),
+					expectUsersChanged("gnew"),
 					planUser("gnew", pGNew.entry(true, stNotActive, sync.SourceInScope)),
 					expectNoUser("fdis"),
 				),
@@ -485,10 +476,10 @@ func TestAccProvisioningConnection_provisioning(t *testing.T) {
 			{
 				// user_create = false: neither the new member nor the disabled one (now
 				// allowed again) is created.
-				PreConfig: env.pre(t, pHNew.ldif(), addMember(testGroupDN, pHNew.dn())),
+				PreConfig: env.pre(t, pHNew.ldif(), join(pHNew.dn())),
 				Config:    env.connectionConfig("user_create = false"),
 				ConfigPlanChecks: update(
-					expectUsersChanged(connAddr),
+					expectUsersChanged(),
 					expectNoUser("hnew"),
 					expectNoUser("fdis"),
 				),
@@ -544,7 +535,7 @@ func TestAccProvisioningConnection_filter(t *testing.T) {
 					modifyLDIF(pOutsider.dn(), "delete", "employeeType")),
 				Config: cfg,
 				ConfigPlanChecks: update(
-					expectUsersChanged(connAddr, "adoe", "outsider"),
+					expectUsersChanged("adoe", "outsider"),
 					planUser("adoe", pADoe.entry(true, stNotActive, sync.SourceInScope)),
 					planUser("outsider", pOutsider.entry(false, stNotActive, sync.SourceOutOfScope)),
 				),
@@ -584,7 +575,7 @@ func TestAccProvisioningConnection_updates(t *testing.T) {
 					replaceLDIF(pBWayne.dn(), "sn", newLast.LastName)),
 				Config: env.connectionConfig(""),
 				ConfigPlanChecks: update(
-					expectUsersChanged(connAddr, "jsmith", "adoe", "bwayne"),
+					expectUsersChanged("jsmith", "adoe", "bwayne"),
 					planUser("jsmith", newMail), planUser("adoe", newFirst), planUser("bwayne", newLast),
 				),
 				Check: checks(
@@ -609,7 +600,7 @@ func TestAccProvisioningConnection_updates(t *testing.T) {
 				// user_update = false: the directory change is not planned or written.
 				PreConfig:        env.pre(t, replaceLDIF(pJSmith.dn(), "mail", laterMail.Email)),
 				Config:           env.connectionConfig("user_update = false"),
-				ConfigPlanChecks: update(expectUsersChanged(connAddr)),
+				ConfigPlanChecks: update(expectUsersChanged()),
 				Check: checks(
 					env.wantProfile("jsmith", newMail.Email, "John", "Smith", stActive, 1),
 					env.wantWrites(nil),
@@ -619,7 +610,7 @@ func TestAccProvisioningConnection_updates(t *testing.T) {
 				// Updates resume when user_update is true again.
 				PreConfig:        env.pre(t),
 				Config:           env.connectionConfig(""),
-				ConfigPlanChecks: update(expectUsersChanged(connAddr, "jsmith"), planUser("jsmith", laterMail)),
+				ConfigPlanChecks: update(expectUsersChanged("jsmith"), planUser("jsmith", laterMail)),
 				Check: checks(
 					env.wantProfile("jsmith", laterMail.Email, "John", "Smith", stActive, 1),
 					env.wantWrites(map[string]int64{"edituser": 1}),
@@ -636,7 +627,7 @@ func TestAccProvisioningConnection_updates(t *testing.T) {
 				},
 				Config: strings.Replace(env.connectionConfig(""), `first_name = "givenName"`, "", 1),
 				ConfigPlanChecks: update(
-					expectUsersChanged(connAddr),
+					expectUsersChanged(),
 					planUser("jsmith", modified(laterMail, func(e *sync.Entry) { e.FirstName = "Jo" })),
 				),
 				Check: checks(
@@ -672,12 +663,12 @@ func TestAccProvisioningConnection_deprovisioning(t *testing.T) {
 				// Removed from the group, deleted from the directory (its DN stays in the
 				// nested group, as OpenLDAP without refint leaves it), disabled in it.
 				PreConfig: env.pre(t,
-					removeMember(testGroupDN, pJSmith.dn()),
+					leave(pJSmith.dn()),
 					deleteLDIF(pBWayne.dn()),
 					disableLDIF(pADoe.dn())),
 				Config: env.connectionConfig(""),
 				ConfigPlanChecks: update(
-					expectUsersChanged(connAddr, "jsmith", "bwayne", "adoe"),
+					expectUsersChanged("jsmith", "bwayne", "adoe"),
 					planUser("jsmith", state(jsmith, false, stActive, sync.SourceOutOfScope)),
 					planUser("bwayne", state(bwayne, false, stNotActive, sync.SourceDeleted)),
 					planUser("adoe", state(adoe, false, stNotActive, sync.SourceDisabled)),
@@ -693,10 +684,10 @@ func TestAccProvisioningConnection_deprovisioning(t *testing.T) {
 			},
 			{
 				// Back in the group, but user_update = false: not re-enabled.
-				PreConfig: env.pre(t, addMember(testGroupDN, pJSmith.dn())),
+				PreConfig: env.pre(t, join(pJSmith.dn())),
 				Config:    env.connectionConfig("user_update = false"),
 				ConfigPlanChecks: update(
-					expectUsersChanged(connAddr, "jsmith"),
+					expectUsersChanged("jsmith"),
 					planUser("jsmith", state(jsmith, false, stSuspended, sync.SourceInScope)),
 				),
 				Check: checks(env.wantStatus("jsmith", stSuspended), env.wantWrites(nil)),
@@ -707,7 +698,7 @@ func TestAccProvisioningConnection_deprovisioning(t *testing.T) {
 				PreConfig: env.pre(t, enableLDIF(pADoe.dn()), pBWayne.ldif()),
 				Config:    env.connectionConfig(""),
 				ConfigPlanChecks: update(
-					expectUsersChanged(connAddr, "jsmith", "bwayne", "adoe"),
+					expectUsersChanged("jsmith", "bwayne", "adoe"),
 					planUser("jsmith", state(jsmith, true, stSuspended, sync.SourceInScope)),
 					planUser("bwayne", state(bwayne, true, stSuspended, sync.SourceInScope)),
 					planUser("adoe", state(adoe, true, stSuspended, sync.SourceInScope)),
@@ -722,10 +713,10 @@ func TestAccProvisioningConnection_deprovisioning(t *testing.T) {
 			{
 				// remove_user_action = "delete": the user who leaves is deleted, and so is
 				// the one already deprovisioned because the directory disabled him.
-				PreConfig: env.pre(t, removeMember(testGroupDN, pADoe.dn())),
+				PreConfig: env.pre(t, leave(pADoe.dn())),
 				Config:    env.connectionConfig(`remove_user_action = "delete"`),
 				ConfigPlanChecks: update(
-					expectUsersChanged(connAddr, "adoe", "cdisabled"),
+					expectUsersChanged("adoe", "cdisabled"),
 					expectNoUser("adoe"), expectNoUser("cdisabled"),
 				),
 				Check: checks(
@@ -736,12 +727,12 @@ func TestAccProvisioningConnection_deprovisioning(t *testing.T) {
 			{
 				// user_disable_delete = false: only the bookkeeping changes. (Disabled
 				// newcomers are not provisioned, so the deleted cdisabled stays deleted.)
-				PreConfig: env.pre(t, removeMember(testGroupDN, engineeringDN)),
+				PreConfig: env.pre(t, leave(engineeringDN)),
 				Config: env.connectionConfig(`remove_user_action = "delete"
 user_disable_delete = false
 provision_disabled_users = false`),
 				ConfigPlanChecks: update(
-					expectUsersChanged(connAddr, "bwayne"),
+					expectUsersChanged("bwayne"),
 					planUser("bwayne", state(bwayne, true, stPendingActivation, sync.SourceOutOfScope)),
 				),
 				Check: checks(env.wantStatus("bwayne", stPendingActivation), env.wantWrites(nil)),
@@ -764,7 +755,7 @@ func words(text string) *regexp.Regexp {
 func TestAccProvisioningConnection_maxDeprovisions(t *testing.T) {
 	t.Parallel()
 	env := newAccEnv(t)
-	leave := env.pre(t, removeMember(testGroupDN, pJSmith.dn()), removeMember(testGroupDN, pADoe.dn()))
+	leave := env.pre(t, leave(pJSmith.dn()), leave(pADoe.dn()))
 
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
@@ -784,7 +775,7 @@ func TestAccProvisioningConnection_maxDeprovisions(t *testing.T) {
 				},
 				Config: env.connectionConfig("max_deprovisions = -1"),
 				ConfigPlanChecks: update(
-					expectUsersChanged(connAddr, "adoe", "jsmith"),
+					expectUsersChanged("adoe", "jsmith"),
 					planUser("adoe", pADoe.entry(false, stNotActive, sync.SourceOutOfScope)),
 					planUser("jsmith", pJSmith.entry(false, stNotActive, sync.SourceOutOfScope)),
 				),
@@ -832,7 +823,7 @@ func TestAccProvisioningConnection_drift(t *testing.T) {
 				},
 				Config: cfg,
 				ConfigPlanChecks: update(
-					expectUsersChanged(connAddr, "adoe", "jsmith", "bwayne"),
+					expectUsersChanged("adoe", "jsmith", "bwayne"),
 					planUser("adoe", adoe),
 					planUser("jsmith", pJSmith.entry(true, stSuspended, sync.SourceInScope)),
 					planUser("bwayne", pBWayne.entry(true, stNotActive, sync.SourceInScope)),
@@ -845,9 +836,9 @@ func TestAccProvisioningConnection_drift(t *testing.T) {
 				),
 			},
 			{
-				PreConfig:        env.pre(t, removeMember(testGroupDN, pJSmith.dn())),
+				PreConfig:        env.pre(t, leave(pJSmith.dn())),
 				Config:           cfg,
-				ConfigPlanChecks: update(expectUsersChanged(connAddr, "jsmith")),
+				ConfigPlanChecks: update(expectUsersChanged("jsmith")),
 				Check:            checks(env.wantStatus("jsmith", stSuspended)),
 			},
 			{
@@ -860,7 +851,7 @@ func TestAccProvisioningConnection_drift(t *testing.T) {
 				},
 				Config: cfg,
 				ConfigPlanChecks: update(
-					expectUsersChanged(connAddr, "jsmith"),
+					expectUsersChanged("jsmith"),
 					planUser("jsmith", pJSmith.entry(false, stActive, sync.SourceOutOfScope)),
 				),
 				Check: checks(env.wantStatus("jsmith", stSuspended), env.wantWrites(map[string]int64{"suspenduser": 1})),
@@ -902,7 +893,7 @@ func TestAccProvisioningConnection_partialFailure(t *testing.T) {
 						replaceLDIF(pADoe.dn(), "mail", newMail(pADoe)),
 						replaceLDIF(pBWayne.dn(), "mail", newMail(pBWayne)),
 						replaceLDIF(pJSmith.dn(), "mail", newMail(pJSmith)),
-						pDNew.ldif(), addMember(testGroupDN, pDNew.dn()))()
+						pDNew.ldif(), join(pDNew.dn()))()
 					env.PingID.SetFault("edituser", emulator.Fault{Rate500: 1, Count: 1})
 					env.PingID.SetFault("adduser", emulator.Fault{Rate500: 1, Count: 1})
 				},
@@ -925,7 +916,7 @@ func TestAccProvisioningConnection_partialFailure(t *testing.T) {
 				},
 				Config: cfg,
 				ConfigPlanChecks: update(
-					expectUsersChanged(connAddr, "adoe", "dnew"),
+					expectUsersChanged("adoe", "dnew"),
 					planUser("adoe", modified(pADoe.entry(true, stNotActive, sync.SourceInScope), func(e *sync.Entry) { e.Email = newMail(pADoe) })),
 					planUser("dnew", pDNew.entry(true, stNotActive, sync.SourceInScope)),
 				),
@@ -968,14 +959,14 @@ func TestAccProvisioningConnection_admins(t *testing.T) {
 				// A managed user promoted to ADMIN, then removed from the group and
 				// renamed in the directory: only bookkeeping changes.
 				PreConfig: func() {
-					env.pre(t, removeMember(testGroupDN, pADoe.dn()), replaceLDIF(pADoe.dn(), "sn", "Doe-Admin"))()
+					env.pre(t, leave(pADoe.dn()), replaceLDIF(pADoe.dn(), "sn", "Doe-Admin"))()
 					if err := env.PingID.UpdateUserDirect("adoe", func(u *emulator.User) { u.Role = "ADMIN" }); err != nil {
 						t.Fatal(err)
 					}
 				},
 				Config: cfg,
 				ConfigPlanChecks: update(
-					expectUsersChanged(connAddr, "adoe"),
+					expectUsersChanged("adoe"),
 					planUser("adoe", pADoe.entry(true, stNotActive, sync.SourceOutOfScope)),
 					expectNoUser("jsmith"),
 				),
@@ -1009,8 +1000,8 @@ func TestAccProvisioningConnection_onDestroyDeprovision(t *testing.T) {
 			},
 			{
 				PreConfig: func() {
-					if err := env.wantStatus("jsmith", stActive)(); err != nil {
-						t.Errorf("the failed destroy plan changed PingID: %v", err)
+					if u := env.user(t, "jsmith"); u.Status != stActive {
+						t.Errorf("the failed destroy plan changed PingID: jsmith is %s", u.Status)
 					}
 					// An administrator is never deprovisioned, not even on destroy.
 					if err := env.PingID.UpdateUserDirect("bwayne", func(u *emulator.User) { u.Role = "ADMIN" }); err != nil {
@@ -1018,7 +1009,7 @@ func TestAccProvisioningConnection_onDestroyDeprovision(t *testing.T) {
 					}
 				},
 				Config:           env.connectionConfig("on_destroy = \"deprovision\"\nmax_deprovisions = -1"),
-				ConfigPlanChecks: update(expectUsersChanged(connAddr)),
+				ConfigPlanChecks: update(expectUsersChanged()),
 			},
 		},
 		CheckDestroy: checks(
@@ -1150,7 +1141,7 @@ func TestAccProvisioningConnection_appliesTheReviewedPlan(t *testing.T) {
 				Config: cfg,
 				ConfigPlanChecks: preApply(
 					plancheck.ExpectKnownValue(connAddr, tfjsonpath.New("users"), expectUsers(initialUsers())),
-					afterPlan(env.pre(t, removeMember(testGroupDN, pADoe.dn()), replaceLDIF(pJSmith.dn(), "mail", late.Email))),
+					afterPlan(env.pre(t, leave(pADoe.dn()), replaceLDIF(pJSmith.dn(), "mail", late.Email))),
 				),
 				ExpectError: words("Provider produced inconsistent final plan"),
 			},
@@ -1166,12 +1157,12 @@ func TestAccProvisioningConnection_appliesTheReviewedPlan(t *testing.T) {
 			{
 				// dnew joins; after the plan, adoe comes back and jsmith's mail changes
 				// again: apply creates dnew only.
-				PreConfig: env.pre(t, pDNew.ldif(), addMember(testGroupDN, pDNew.dn())),
+				PreConfig: env.pre(t, pDNew.ldif(), join(pDNew.dn())),
 				Config:    cfg,
 				ConfigPlanChecks: update(
-					expectUsersChanged(connAddr, "dnew"),
+					expectUsersChanged("dnew"),
 					afterPlan(func() {
-						env.apply(t, addMember(testGroupDN, pADoe.dn()))
+						env.apply(t, join(pADoe.dn()))
 						env.apply(t, replaceLDIF(pJSmith.dn(), "mail", "later@example.com"))
 					}),
 				),
@@ -1187,7 +1178,7 @@ func TestAccProvisioningConnection_appliesTheReviewedPlan(t *testing.T) {
 				PreConfig: env.pre(t),
 				Config:    cfg,
 				ConfigPlanChecks: update(
-					expectUsersChanged(connAddr, "adoe", "jsmith"),
+					expectUsersChanged("adoe", "jsmith"),
 					planUser("adoe", pADoe.entry(true, stNotActive, sync.SourceInScope)),
 				),
 				Check: checks(
