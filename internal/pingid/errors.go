@@ -38,6 +38,9 @@ type APIError struct {
 	ErrorID     int
 	Message     string
 	UniqueMsgID string
+	// Unsigned marks an error body that was not signed: the service answers that way when it
+	// rejects the request envelope itself, typically because of wrong credentials.
+	Unsigned bool
 }
 
 func (e *APIError) Error() string {
@@ -56,6 +59,10 @@ func (e *APIError) Error() string {
 	}
 	if e.UniqueMsgID != "" {
 		fmt.Fprintf(&b, " [%s]", e.UniqueMsgID)
+	}
+	if e.Unsigned && e.HTTPStatus == 400 {
+		b.WriteString(" (the response was not signed, which usually means PingID rejected the request itself: " +
+			"check org_alias, token and use_base64_key, and that idp_url is this organization's)")
 	}
 	return b.String()
 }

@@ -211,7 +211,9 @@ func decodeResponse(op, username string, status int, body, key []byte) (*apiResp
 		if resp.HasErrorID && resp.ErrorID == ErrorIDOK {
 			return nil, sigErr("unsigned body claims success")
 		}
-		return nil, apiErrorFrom(op, username, status, resp)
+		apiErr := apiErrorFrom(op, username, status, resp)
+		apiErr.Unsigned = true
+		return nil, apiErr
 	}
 
 	if bytes.Count(trimmed, []byte(".")) == 2 {
