@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -306,6 +307,7 @@ func (r *ProvisioningConnectionResource) ModifyPlan(ctx context.Context, req res
 	users, d := encodeUsers(res.Planned)
 	resp.Diagnostics.Append(d...)
 	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("users"), users)...)
+	resp.Diagnostics.Append(setLinkSet(ctx, resp.Private, res.LinkSet)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -406,7 +408,9 @@ func (r *ProvisioningConnectionResource) Create(ctx context.Context, req resourc
 		return
 	}
 	plan.ID = plan.Name
-	r.apply(ctx, map[string]sync.Entry{}, &plan, &resp.Diagnostics)
+	// The framework does not hand the planned private state to Create, so new users the plan
+	// found in PingID are recognised by their planned status (see linkCandidates).
+	r.apply(ctx, map[string]sync.Entry{}, nil, &plan, &resp.Diagnostics)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 }
 
@@ -422,15 +426,17 @@ func (r *ProvisioningConnectionResource) Update(ctx context.Context, req resourc
 		resp.Diagnostics.AddAttributeError(path.Root("users"), "Unreadable users in state", err.Error())
 		return
 	}
+	links, d := getLinkSet(ctx, req.Private)
+	resp.Diagnostics.Append(d...)
 	plan.ID = state.ID
-	r.apply(ctx, prior, &plan, &resp.Diagnostics)
+	r.apply(ctx, prior, links, &plan, &resp.Diagnostics)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 }
 
 // apply carries out exactly the difference between the prior and the planned users; nothing
 // is re-read that could change the outcome. On partial failure plan.Users is set to what was
 // actually done, and the failures are reported, so the next plan shows only the rest.
-func (r *ProvisioningConnectionResource) apply(ctx context.Context, prior map[string]sync.Entry, plan *connectionModel, diags *diag.Diagnostics) {
+func (r *ProvisioningConnectionResource) apply(ctx context.Context, prior map[string]sync.Entry, links map[string]bool, plan *connectionModel, diags *diag.Diagnostics) {
 	if r.data == nil {
 		diags.AddError("Provider not configured", "The PingID client is missing. Please report this issue to the provider developers.")
 		return
@@ -440,7 +446,10 @@ func (r *ProvisioningConnectionResource) apply(ctx context.Context, prior map[st
 		diags.AddAttributeError(path.Root("users"), "Unreadable planned users", err.Error())
 		return
 	}
-	actions := sync.Diff(prior, planned, linkCandidates(prior, planned))
+	if links == nil {
+		links = linkCandidates(prior, planned)
+	}
+	actions := sync.Diff(prior, planned, links)
 	opts := plan.options()
 	results := executor.Run(ctx, r.data.client, actions, executor.Options{
 		Concurrency: r.data.concurrency, MapEmail: opts.MapEmail, MapFirstName: opts.MapFirstName, MapLastName: opts.MapLastName,
@@ -471,6 +480,49 @@ func (r *ProvisioningConnectionResource) apply(ctx context.Context, prior map[st
 	diags.AddError("Some PingID user changes failed",
 		fmt.Sprintf("%d of %d user changes failed; the state records the %d that succeeded, so the next plan shows only what is left.\n\n%s",
 			len(failures), len(actions), len(actions)-len(failures), strings.Join(limitList(failures, 50), "\n")))
+}
+
+// privateLinkSetKey carries, from plan to apply, the new users the plan found in PingID, so
+// apply links them without first trying adduser.
+const privateLinkSetKey = "link_set"
+
+func setLinkSet(ctx context.Context, private interface {
+	SetKey(context.Context, string, []byte) diag.Diagnostics
+}, links map[string]bool) diag.Diagnostics {
+	names := make([]string, 0, len(links))
+	for name, ok := range links {
+		if ok {
+			names = append(names, name)
+		}
+	}
+	sort.Strings(names)
+	raw, err := json.Marshal(names)
+	if err != nil {
+		var diags diag.Diagnostics
+		diags.AddError("Unable to record linked users", err.Error())
+		return diags
+	}
+	return private.SetKey(ctx, privateLinkSetKey, raw)
+}
+
+// getLinkSet returns nil when the plan recorded no link set (a plan made by an older
+// provider version), so apply falls back to linkCandidates.
+func getLinkSet(ctx context.Context, private interface {
+	GetKey(context.Context, string) ([]byte, diag.Diagnostics)
+}) (map[string]bool, diag.Diagnostics) {
+	raw, diags := private.GetKey(ctx, privateLinkSetKey)
+	if len(raw) == 0 || diags.HasError() {
+		return nil, diags
+	}
+	var names []string
+	if err := json.Unmarshal(raw, &names); err != nil {
+		return nil, diags
+	}
+	links := make(map[string]bool, len(names))
+	for _, n := range names {
+		links[n] = true
+	}
+	return links, diags
 }
 
 // linkCandidates marks new users the plan found in PingID: their planned status is PingID's,
