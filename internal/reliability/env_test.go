@@ -173,6 +173,16 @@ func (w *world) providerConfig() map[string]any {
 	}
 }
 
+// providerConfigPasswordFromEnv is providerConfig with the bind password taken from
+// PINGID_LDAP_BIND_PASSWORD, so no secret appears in the HCL (which plugin-testing logs).
+func (w *world) providerConfigPasswordFromEnv(t *testing.T) map[string]any {
+	t.Helper()
+	t.Setenv("PINGID_LDAP_BIND_PASSWORD", w.ldap.ReaderPassword)
+	cfg := w.providerConfig()
+	delete(cfg["datastore"].(map[string]any), "bind_password")
+	return cfg
+}
+
 // hcl renders a configuration map as HCL attribute assignments (objects as `{ … }`).
 func hcl(m map[string]any, indent string) string {
 	var b strings.Builder
