@@ -19,6 +19,7 @@ type tcpProxy struct {
 	delay    time.Duration // added before each server-to-client chunk
 	conns    map[net.Conn]bool
 	closed   bool
+	accepted int
 }
 
 func startProxy(t *testing.T, target string) *tcpProxy {
@@ -41,6 +42,13 @@ func (p *tcpProxy) misbehave(cutAfter int64, delay time.Duration) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.cutAfter, p.delay = cutAfter, delay
+}
+
+// connections is how many connections clients opened through the proxy.
+func (p *tcpProxy) connections() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.accepted
 }
 
 func (p *tcpProxy) close() {
@@ -70,6 +78,9 @@ func (p *tcpProxy) serve() {
 		if err != nil {
 			return
 		}
+		p.mu.Lock()
+		p.accepted++
+		p.mu.Unlock()
 		go p.handle(client)
 	}
 }
