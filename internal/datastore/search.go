@@ -39,6 +39,13 @@ const (
 	resolveConcurrency = 4
 )
 
+// batchSize keeps every batch search within one page. Batch searches share the connection,
+// and a directory keeps one paged-search state per connection (OpenLDAP answers "paged
+// results cookie is invalid" when two paged searches interleave), so none may need a second page.
+func (d *Directory) batchSize(limit int) int {
+	return max(1, min(limit, d.cfg.PageSize))
+}
+
 // plan is a validated Query.
 type plan struct {
 	q              Query
@@ -566,8 +573,9 @@ func (d *Directory) resolveDNs(ctx context.Context, refs []dnRef, selector strin
 	var jobs []*job
 	for _, key := range parents {
 		b := byParent[key]
-		for start := 0; start < len(b.refs); start += dnBatchSize {
-			jobs = append(jobs, &job{parent: b.parent, refs: b.refs[start:min(start+dnBatchSize, len(b.refs))]})
+		size := d.batchSize(dnBatchSize)
+		for start := 0; start < len(b.refs); start += size {
+			jobs = append(jobs, &job{parent: b.parent, refs: b.refs[start:min(start+size, len(b.refs))]})
 		}
 	}
 	// A few batches in flight hide round trips; results are consumed in
@@ -667,8 +675,9 @@ func (d *Directory) resolveUsernames(ctx context.Context, base, usernameAttr str
 		err   error
 	}
 	var jobs []*job
-	for start := 0; start < len(names); start += usernameBatchSize {
-		jobs = append(jobs, &job{names: names[start:min(start+usernameBatchSize, len(names))]})
+	size := d.batchSize(usernameBatchSize)
+	for start := 0; start < len(names); start += size {
+		jobs = append(jobs, &job{names: names[start:min(start+size, len(names))]})
 	}
 	inParallel(len(jobs), func(i int) {
 		j := jobs[i]
