@@ -196,7 +196,9 @@ func TestCallsCountEveryRequest(t *testing.T) {
 	tn.send(t, "getuserdetails", "garbage")                           // envelope failure
 	tn.call(t, "adduser", map[string]any{"userName": "a"})
 	tn.srv.SetFault("adduser", emulator.Fault{Rate503: 1, Count: 1})
-	tn.post(t, "adduser", "x")
+	if resp, _, err := tn.post(t, "adduser", "x"); err != nil || resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("faulted adduser: %v, %v; want HTTP 503", resp, err)
+	}
 	want := map[string]int64{"getuserdetails": 2, "adduser": 2}
 	got := tn.srv.Calls()
 	if len(got) != len(want) || got["getuserdetails"] != 2 || got["adduser"] != 2 {

@@ -67,7 +67,7 @@ func (s *Server) opAddUser(b requestBody) (result, error) {
 	first, last, email, okProfile := b.profileArgs()
 	activate, errActivate := b.boolean("activateuser")
 	if !okName || !okRole || !okProfile || errActivate != nil || !b.deviceTypeArg() {
-		return failure(errorIDInvalidInput), nil
+		return failure(errorIDInvalidInput), nil //nolint:nilerr // a malformed field is the API's "invalid input" answer, not a server error
 	}
 
 	s.mu.Lock()
@@ -121,7 +121,7 @@ func (s *Server) opEditUser(b requestBody) (result, error) {
 	first, last, email, okProfile := b.profileArgs()
 	activate, errActivate := b.boolean("activateuser")
 	if !okName || !okRole || !okProfile || errActivate != nil || !b.deviceTypeArg() {
-		return failure(errorIDInvalidInput), nil
+		return failure(errorIDInvalidInput), nil //nolint:nilerr // a malformed field is the API's "invalid input" answer, not a server error
 	}
 
 	s.mu.Lock()

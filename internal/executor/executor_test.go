@@ -25,7 +25,6 @@ type fakeClient struct {
 func newFake(users ...pingid.User) *fakeClient {
 	f := &fakeClient{users: map[string]*pingid.User{}, fail: map[string]error{}}
 	for _, u := range users {
-		u := u
 		f.users[strings.ToLower(u.UserName)] = &u
 	}
 	return f

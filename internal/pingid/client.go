@@ -88,7 +88,7 @@ type Client struct {
 
 // NewClient validates the credentials and builds a client.
 func NewClient(cfg Config) (*Client, error) {
-	if err := cfg.Credentials.Validate(); err != nil {
+	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("configuring PingID client: %w", err)
 	}
 	key, err := DecodeKey(cfg.Base64Key)

@@ -196,12 +196,12 @@ func (c *Client) backoff(attempt int, retryAfter time.Duration, hasRetryAfter bo
 	return randDuration(ceiling)
 }
 
-// randDuration returns a uniformly random duration in [0, max].
-func randDuration(max time.Duration) time.Duration {
-	if max <= 0 {
+// randDuration returns a uniformly random duration in [0, limit].
+func randDuration(limit time.Duration) time.Duration {
+	if limit <= 0 {
 		return 0
 	}
-	return time.Duration(rand.Int64N(int64(max) + 1))
+	return time.Duration(rand.Int64N(int64(limit) + 1))
 }
 
 // parseRetryAfter reads Retry-After as delay-seconds or an HTTP date.

@@ -68,7 +68,7 @@ func TestDiff(t *testing.T) {
 		{"status only: state_only, never an API call", map[string]Entry{"jsmith": base}, map[string]Entry{"jsmith": jsmith(entryStatus(StatusSuspended))}, nil,
 			[]string{"jsmith state_only"}, "status changed"},
 		{"dn and source_state: state_only", map[string]Entry{"jsmith": jsmith(disabledEntry(SourceDisabled))},
-			map[string]Entry{"jsmith": jsmith(disabledEntry(SourceOutOfScope), entryDN(dnJMoved))}, nil, []string{"jsmith state_only"}, "left group/filter; DN changed"},
+			map[string]Entry{"jsmith": jsmith(disabledEntry(SourceOutOfScope), entryMoved())}, nil, []string{"jsmith state_only"}, "left group/filter; DN changed"},
 		{"sorted by username", map[string]Entry{"b": base, "c": base}, map[string]Entry{"a": base, "c": jsmith(entryMail("n@x"))}, nil,
 			[]string{"a create", "b delete", "c update"}, ""},
 	}
@@ -207,7 +207,7 @@ func TestPlanProperties(t *testing.T) {
 		}
 		in = w.input(w.firstPrior)
 		res, _ = Plan(in)
-		refreshed := applyAndRefresh(in, res)
+		refreshed := applyAndRefresh(res)
 		again, err = Plan(w.input(refreshed))
 		if err != nil {
 			t.Fatalf("%s: Plan after apply and refresh: %v", name, err)
@@ -224,7 +224,7 @@ func TestPlanProperties(t *testing.T) {
 // applyAndRefresh models PingID executing the actions (a NOT_ACTIVE user cannot be suspended
 // or activated; suspend and activate change the status; nothing else does) and returns what
 // Read then stores.
-func applyAndRefresh(in Input, res Result) map[string]Entry {
+func applyAndRefresh(res Result) map[string]Entry {
 	status := map[string]string{}
 	for username, e := range res.Planned {
 		status[username] = e.Status

@@ -108,7 +108,7 @@ const maxListedUsers = 50
 func (e *ThresholdError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%d %s would be deprovisioned (disabled or deleted), more than max_deprovisions = %d: ",
-		len(e.Users), plural(len(e.Users), "user", "users"), e.Max)
+		len(e.Users), usersWord(len(e.Users)), e.Max)
 	for i, a := range e.Users {
 		if i == maxListedUsers {
 			fmt.Fprintf(&b, ", and %d more", len(e.Users)-maxListedUsers)
@@ -124,11 +124,11 @@ func (e *ThresholdError) Error() string {
 	return b.String()
 }
 
-func plural(n int, one, many string) string {
+func usersWord(n int) string {
 	if n == 1 {
-		return one
+		return "user"
 	}
-	return many
+	return "users"
 }
 
 // SummaryLine is the one-line plan summary, e.g. "3 to provision (1 existing PingID user to
@@ -138,14 +138,14 @@ func (r Result) SummaryLine() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%d to provision", s.Provision)
 	if s.Link > 0 {
-		fmt.Fprintf(&b, " (%d existing PingID %s to link)", s.Link, plural(s.Link, "user", "users"))
+		fmt.Fprintf(&b, " (%d existing PingID %s to link)", s.Link, usersWord(s.Link))
 	}
 	fmt.Fprintf(&b, ", %d to update, %d to disable, %d to enable, %d to delete", s.Update, s.Disable, s.Enable, s.Delete)
 	if n := len(s.SkippedAdmins); n > 0 {
-		fmt.Fprintf(&b, "; %d PingID ADMIN %s left unchanged", n, plural(n, "user", "users"))
+		fmt.Fprintf(&b, "; %d PingID ADMIN %s left unchanged", n, usersWord(n))
 	}
 	if n := len(s.SkippedDisabled); n > 0 {
-		fmt.Fprintf(&b, "; %d disabled directory %s not provisioned", n, plural(n, "user", "users"))
+		fmt.Fprintf(&b, "; %d disabled directory %s not provisioned", n, usersWord(n))
 	}
 	return b.String()
 }

@@ -50,7 +50,7 @@ func dirMail(mail string) func(*DirectoryUser) {
 	return func(d *DirectoryUser) { d.Email = strp(mail) }
 }
 func entryMail(mail string) func(*Entry)         { return func(e *Entry) { e.Email = mail } }
-func entryDN(dn string) func(*Entry)             { return func(e *Entry) { e.DN = dn } }
+func entryMoved() func(*Entry)                   { return func(e *Entry) { e.DN = dnJMoved } }
 func entryStatus(status string) func(*Entry)     { return func(e *Entry) { e.Status = status } }
 func pingStatus(status string) func(*PingIDUser) { return func(u *PingIDUser) { u.Status = status } }
 func optionsWith(edit ...func(*Options)) func(*Options) {
@@ -331,7 +331,7 @@ func TestPlanManagedUsersInScope(t *testing.T) {
 		wantReasons: map[string]string{"jsmith": "last_name changed"},
 	}, {
 		name:        "DN changed only: bookkeeping",
-		prior:       map[string]Entry{"jsmith": jsmith(entryDN(dnJMoved))},
+		prior:       map[string]Entry{"jsmith": jsmith(entryMoved())},
 		inScope:     []DirectoryUser{dirJSmith()},
 		wantPlanned: map[string]Entry{"jsmith": jsmith()},
 		wantActions: []string{"jsmith state_only"},
@@ -358,7 +358,7 @@ func TestPlanManagedUsersInScope(t *testing.T) {
 		wantReasons: map[string]string{"jsmith": "re-enabled in directory; stays disabled: user_update = false"},
 	}, {
 		name:        "back in the group: enable with the attribute change",
-		prior:       map[string]Entry{"jsmith": jsmith(disabledEntry(SourceOutOfScope), entryDN(dnJMoved))},
+		prior:       map[string]Entry{"jsmith": jsmith(disabledEntry(SourceOutOfScope), entryMoved())},
 		inScope:     []DirectoryUser{dirJSmith(dirMail("new@example.com"))},
 		wantPlanned: map[string]Entry{"jsmith": jsmith(entryMail("new@example.com"))},
 		wantActions: []string{"jsmith enable"},
@@ -428,7 +428,7 @@ func TestPlanDeprovisioning(t *testing.T) {
 		name:        "left the group: disable, DN from the directory",
 		prior:       map[string]Entry{"jsmith": jsmith()},
 		outOfScope:  []DirectoryUser{dirJSmith(func(d *DirectoryUser) { d.DN = dnJMoved; d.Email = strp("ignored@example.com") })},
-		wantPlanned: map[string]Entry{"jsmith": jsmith(disabledEntry(SourceOutOfScope), entryDN(dnJMoved))},
+		wantPlanned: map[string]Entry{"jsmith": jsmith(disabledEntry(SourceOutOfScope), entryMoved())},
 		wantActions: []string{"jsmith disable"},
 		wantReasons: map[string]string{"jsmith": "left group/filter"},
 	}, {
@@ -479,7 +479,7 @@ func TestPlanNeverTouchesAdmins(t *testing.T) {
 		prior:             map[string]Entry{"jsmith": jsmith()},
 		admins:            []string{"JSmith"},
 		outOfScope:        []DirectoryUser{dirJSmith(func(d *DirectoryUser) { d.DN = dnJMoved })},
-		wantPlanned:       map[string]Entry{"jsmith": jsmith(inState(SourceOutOfScope), entryDN(dnJMoved))},
+		wantPlanned:       map[string]Entry{"jsmith": jsmith(inState(SourceOutOfScope), entryMoved())},
 		wantActions:       []string{"jsmith state_only"},
 		wantReasons:       map[string]string{"jsmith": "PingID ADMIN, not changed (would disable: left group/filter)"},
 		wantSkippedAdmins: []string{"jsmith"},
@@ -516,12 +516,12 @@ func TestPlanNeverTouchesAdmins(t *testing.T) {
 }
 
 // manyLeaving has n managed users who all left the directory, plus one admin who left too.
-func manyLeaving(n int, max int) Input {
+func manyLeaving(n int, limit int) Input {
 	in := planCase{prior: map[string]Entry{"root": jsmith()}, admins: []string{"root"}}.input()
 	for i := range n {
 		in.Prior[fmt.Sprintf("user%03d", i)] = jsmith()
 	}
-	in.Options.MaxDeprovisions = max
+	in.Options.MaxDeprovisions = limit
 	return in
 }
 
