@@ -42,7 +42,9 @@ type directoryFault struct {
 	proxied bool                             // the provider reaches slapd through a proxy
 	datasto func(w *dirWorld) map[string]any // baseline datastore block (default: reader, plain ldap)
 	conn    map[string]any                   // baseline connection overrides
-	faults  []faultStep
+	// setup prepares the directory before the baseline apply.
+	setup  func(t *testing.T, w *dirWorld)
+	faults []faultStep
 	// recover undoes the fault; the next apply must then converge. nil: no recovery step.
 	recover func(t *testing.T, w *dirWorld)
 	// matches checks PingID after the baseline and the recovery applies (default: the group's
@@ -129,12 +131,26 @@ func TestDirectoryFaults(t *testing.T) {
 				datastore: func(w *dirWorld) map[string]any { return with(plainDatastore(w), "page_size", 500) },
 				fails:     `(?s)Unable to read the source location.*ldap search.*Admin Limit Exceeded`,
 			}}, recover: func(*testing.T, *dirWorld) {}},
-		{name: "size limit: the group outgrows the paged total", slapd: slapd.Options{SizeLimit: 10, PagedTotalLimit: 15}, members: 12,
+		{name: "size limit: the filter's result outgrows the paged total", slapd: slapd.Options{SizeLimit: 10, PagedTotalLimit: 15},
 			datasto: func(w *dirWorld) map[string]any { return with(plainDatastore(w), "page_size", 5) },
+			conn:    map[string]any{"source_location": map[string]any{"base_dn": peopleDN, "filter": "(employeeType=staff)"}},
+			setup:   func(t *testing.T, w *dirWorld) { w.setEmployeeType(t, "replace", 0, 12) },
 			faults: []faultStep{{
-				inject: func(t *testing.T, w *dirWorld) { w.changeMembers(t, "add", 12, 30) },
+				inject: func(t *testing.T, w *dirWorld) { w.setEmployeeType(t, "replace", 12, 30) },
 				fails:  `(?s)Unable to read the source location.*ldap search.*Size Limit Exceeded`,
-			}}, recover: func(t *testing.T, w *dirWorld) { w.changeMembers(t, "delete", 12, 30) }},
+			}},
+			recover: func(t *testing.T, w *dirWorld) { w.setEmployeeType(t, "delete", 12, 30) },
+			matches: func(t *testing.T, w *dirWorld) {
+				for i := range 12 {
+					u, ok := w.emu.User(dirUser(i))
+					if !ok || (u.Status == emulator.StatusSuspended) != (i == 9) {
+						t.Errorf("%s: in PingID %v, status %s", dirUser(i), ok, u.Status)
+					}
+				}
+				if n := len(w.emu.Users()); n != 12 {
+					t.Errorf("PingID holds %d users, want the 12 staff", n)
+				}
+			}},
 		{name: "referral in the searched subtree",
 			conn: map[string]any{"source_location": map[string]any{"base_dn": peopleDN, "filter": "(&(objectClass=inetOrgPerson)(uid=u*))"}},
 			faults: []faultStep{{
@@ -221,6 +237,11 @@ func runDirectoryFault(t *testing.T, sc directoryFault) {
 		matches = sc.matches
 	}
 	steps := []resource.TestStep{{
+		PreConfig: func() {
+			if sc.setup != nil {
+				sc.setup(t, w)
+			}
+		},
 		Config: render(baselineDS(w), baseConn),
 		Check: func(*terraform.State) error {
 			matches(t, w)
@@ -306,6 +327,21 @@ func (w *dirWorld) deleteReferral(t *testing.T, dn string) {
 	if err := conn.Del(&ldap.DelRequest{DN: dn, Controls: []ldap.Control{ldap.NewControlManageDsaIT(true)}}); err != nil {
 		t.Fatalf("delete referral %s: %v", dn, err)
 	}
+}
+
+// setEmployeeType sets (op "replace") or removes (op "delete") employeeType: staff on
+// generated users [from, to).
+func (w *dirWorld) setEmployeeType(t *testing.T, op string, from, to int) {
+	t.Helper()
+	var b strings.Builder
+	for i := from; i < to; i++ {
+		fmt.Fprintf(&b, "dn: %s\nchangetype: modify\n%s: employeeType\n", userDN(i), op)
+		if op != "delete" {
+			b.WriteString("employeeType: staff\n")
+		}
+		b.WriteString("-\n\n")
+	}
+	w.apply(t, b.String())
 }
 
 // changeMembers adds or deletes generated users [from, to) as group members.
