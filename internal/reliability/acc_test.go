@@ -1,14 +1,12 @@
 package reliability
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/hashicorp/terraform-plugin-testing/plancheck"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 )
 
@@ -55,26 +53,6 @@ func (w *world) stateWithinPingID(t *testing.T, extras ...string) func(*terrafor
 		}
 		return nil
 	}
-}
-
-// usersPlanCheck inspects the planned change of the connection's users map.
-type usersPlanCheck struct {
-	check func(before, after map[string]any) error
-}
-
-func (c usersPlanCheck) CheckPlan(_ context.Context, req plancheck.CheckPlanRequest, resp *plancheck.CheckPlanResponse) {
-	for _, rc := range req.Plan.ResourceChanges {
-		if rc.Address != connAddr {
-			continue
-		}
-		before, _ := rc.Change.Before.(map[string]any)
-		after, _ := rc.Change.After.(map[string]any)
-		b, _ := before["users"].(map[string]any)
-		a, _ := after["users"].(map[string]any)
-		resp.Error = c.check(b, a)
-		return
-	}
-	resp.Error = fmt.Errorf("no planned change for %s", connAddr)
 }
 
 // changedUsers lists the users whose planned value differs from the prior one.

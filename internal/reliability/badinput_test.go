@@ -79,8 +79,10 @@ func conn(overrides map[string]any) map[string]any {
 		"attribute_mapping": map[string]any{"username": "uid", "email": "mail"},
 	}
 	for k, v := range overrides {
-		if nested, ok := v.(map[string]any); ok {
-			merged := maps.Clone(base[k].(map[string]any))
+		nested, isMap := v.(map[string]any)
+		current, hasMap := base[k].(map[string]any)
+		if isMap && hasMap {
+			merged := maps.Clone(current)
 			for nk, nv := range nested {
 				if nv == nil {
 					delete(merged, nk)

@@ -63,14 +63,16 @@ func plainDatastore(w *dirWorld) map[string]any {
 	}
 }
 
+// with returns a copy of m with key/value pairs set (a nil value removes the key).
 func with(m map[string]any, kv ...any) map[string]any {
 	out := maps.Clone(m)
-	for i := 0; i < len(kv); i += 2 {
+	for i := 0; i+1 < len(kv); i += 2 {
+		key := fmt.Sprint(kv[i])
 		if kv[i+1] == nil {
-			delete(out, kv[i].(string))
+			delete(out, key)
 			continue
 		}
-		out[kv[i].(string)] = kv[i+1]
+		out[key] = kv[i+1]
 	}
 	return out
 }

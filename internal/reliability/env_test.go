@@ -184,7 +184,9 @@ func (w *world) providerConfigPasswordFromEnv(t *testing.T) map[string]any {
 	t.Helper()
 	t.Setenv("PINGID_LDAP_BIND_PASSWORD", w.ldap.ReaderPassword)
 	cfg := w.providerConfig()
-	delete(cfg["datastore"].(map[string]any), "bind_password")
+	if ds, ok := cfg["datastore"].(map[string]any); ok {
+		delete(ds, "bind_password")
+	}
 	return cfg
 }
 

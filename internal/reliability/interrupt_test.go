@@ -66,12 +66,12 @@ func TestInterruptedApply(t *testing.T) {
 			var prior tftypes.Value
 			var p planned
 			if tc.firstMembers > 0 {
-				p = s.planCreate(bg, connectionType, cfg)
+				p = s.planCreate(bg, cfg)
 				var diags = p.diags
 				if errs := errorDiags(diags); len(errs) > 0 {
 					t.Fatalf("plan: %s", describe(errs))
 				}
-				prior, diags = s.apply(bg, connectionType, prior, p)
+				prior, diags = s.apply(bg, prior, p)
 				if errs := errorDiags(diags); len(errs) > 0 {
 					t.Fatalf("first apply: %s", describe(errs))
 				}
@@ -83,9 +83,9 @@ func TestInterruptedApply(t *testing.T) {
 				if err := w.ldap.Apply(bg, add.String()); err != nil {
 					t.Fatal(err)
 				}
-				_, p = s.refreshAndPlan(bg, connectionType, p.config, prior, nil)
+				_, p = s.refreshAndPlan(bg, p.config, prior, nil)
 			} else {
-				p = s.planCreate(bg, connectionType, cfg)
+				p = s.planCreate(bg, cfg)
 			}
 			if errs := errorDiags(p.diags); len(errs) > 0 {
 				t.Fatalf("plan: %s", describe(errs))
@@ -97,7 +97,7 @@ func TestInterruptedApply(t *testing.T) {
 			ctx, cancel := context.WithCancel(bg)
 			defer cancel()
 			in.cancel.Store(&cancel)
-			state, diags := s.apply(ctx, connectionType, prior, p)
+			state, diags := s.apply(ctx, prior, p)
 			in.cancel.Store(nil)
 			in.inFlight.Wait()
 			errs := errorDiags(diags)
@@ -129,7 +129,7 @@ func TestInterruptedApply(t *testing.T) {
 			}
 
 			// The next plan changes exactly the users the state lacks.
-			refreshed, next := s.refreshAndPlan(bg, connectionType, p.config, state, nil)
+			refreshed, next := s.refreshAndPlan(bg, p.config, state, nil)
 			if errs := errorDiags(next.diags); len(errs) > 0 {
 				t.Fatalf("plan after the interruption: %s", describe(errs))
 			}
@@ -155,7 +155,7 @@ func TestInterruptedApply(t *testing.T) {
 			}
 
 			// Applying it converges; nothing was lost or created twice; the plan after is empty.
-			final, diags := s.apply(bg, connectionType, refreshed, next)
+			final, diags := s.apply(bg, refreshed, next)
 			if errs := errorDiags(diags); len(errs) > 0 {
 				t.Fatalf("apply after the interruption: %s", describe(errs))
 			}
@@ -166,7 +166,7 @@ func TestInterruptedApply(t *testing.T) {
 			if created := w.seedID(t, "probe-after") - first - 1; created != total {
 				t.Errorf("adduser created %d users for %d directory users", created, total)
 			}
-			refreshed, last := s.refreshAndPlan(bg, connectionType, p.config, final, nil)
+			refreshed, last := s.refreshAndPlan(bg, p.config, final, nil)
 			if errs := errorDiags(last.diags); len(errs) > 0 {
 				t.Fatalf("final plan: %s", describe(errs))
 			}

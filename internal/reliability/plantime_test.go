@@ -158,7 +158,7 @@ func TestBadDirectoryDataFailsThePlan(t *testing.T) {
 	s.mustConfigure(w.providerConfig())
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			p := s.planCreate(context.Background(), connectionType, tc.cfg)
+			p := s.planCreate(context.Background(), tc.cfg)
 			errs := errorDiags(p.diags)
 			re := regexp.MustCompile(tc.says)
 			if len(errs) == 0 || !re.MatchString(describe(errs)) {
@@ -191,7 +191,7 @@ func TestDirectoryDataAcceptedLiterally(t *testing.T) {
 		"source_location":   map[string]any{"base_dn": suffix, "group_dn": groupOf("g-ok")},
 		"attribute_mapping": map[string]any{"email": "mail", "first_name": "givenName", "last_name": "sn"},
 	})
-	p := s.planCreate(ctx, connectionType, cfg)
+	p := s.planCreate(ctx, cfg)
 	if errs := errorDiags(p.diags); len(errs) > 0 {
 		t.Fatalf("plan: %s", describe(errs))
 	}
@@ -199,7 +199,7 @@ func TestDirectoryDataAcceptedLiterally(t *testing.T) {
 	if got := keys(usersOf(t, p.state)); strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Fatalf("planned users %q, want exactly %q", got, want)
 	}
-	state, diags := s.apply(ctx, connectionType, tftypes.Value{}, p)
+	state, diags := s.apply(ctx, tftypes.Value{}, p)
 	if errs := errorDiags(diags); len(errs) > 0 {
 		t.Fatalf("apply: %s", describe(errs))
 	}
@@ -224,7 +224,7 @@ func TestDirectoryDataAcceptedLiterally(t *testing.T) {
 		"member: cn=star,ou=people,dc=example,dc=com\n-\n"); err != nil {
 		t.Fatal(err)
 	}
-	refreshed, next := s.refreshAndPlan(ctx, connectionType, p.config, state, nil)
+	refreshed, next := s.refreshAndPlan(ctx, p.config, state, nil)
 	if errs := errorDiags(next.diags); len(errs) > 0 {
 		t.Fatalf("plan after the leavers: %s", describe(errs))
 	}
@@ -252,7 +252,7 @@ func TestDirectoryDataAcceptedLiterally(t *testing.T) {
 	if err := w.ldap.Apply(ctx, "dn: cn=star,ou=people,dc=example,dc=com\nchangetype: delete\n"); err != nil {
 		t.Fatal(err)
 	}
-	_, next = s.refreshAndPlan(ctx, connectionType, p.config, state, nil)
+	_, next = s.refreshAndPlan(ctx, p.config, state, nil)
 	if errs := errorDiags(next.diags); len(errs) > 0 {
 		t.Fatalf("plan after the deletion: %s", describe(errs))
 	}

@@ -275,10 +275,11 @@ type planned struct {
 	diags   []*tfprotov6.Diagnostic
 }
 
-// planCreate plans a new resource from cfg. Terraform's proposed new state for a create is the
+// planCreate plans a new connection from cfg. Terraform's proposed new state for a create is the
 // configuration itself (computed attributes null).
-func (s *session) planCreate(ctx context.Context, name string, cfg map[string]any) planned {
+func (s *session) planCreate(ctx context.Context, cfg map[string]any) planned {
 	s.t.Helper()
+	name := connectionType
 	typ := s.resourceType(name)
 	config := value(s.t, typ, cfg)
 	resp, err := s.server.PlanResourceChange(ctx, &tfprotov6.PlanResourceChangeRequest{
@@ -296,8 +297,9 @@ func (s *session) planCreate(ctx context.Context, name string, cfg map[string]an
 // refreshAndPlan is Terraform's plan of an existing resource whose configuration did not
 // change: ReadResource, then PlanResourceChange with the refreshed state as prior and as
 // proposed new state (with an unchanged configuration they are the same).
-func (s *session) refreshAndPlan(ctx context.Context, name string, config, prior tftypes.Value, priorPrivate []byte) (refreshed tftypes.Value, p planned) {
+func (s *session) refreshAndPlan(ctx context.Context, config, prior tftypes.Value, priorPrivate []byte) (refreshed tftypes.Value, p planned) {
 	s.t.Helper()
+	name := connectionType
 	typ := s.resourceType(name)
 	read, err := s.server.ReadResource(ctx, &tfprotov6.ReadResourceRequest{
 		TypeName: name, CurrentState: s.dynamic(typ, prior), Private: priorPrivate,
@@ -323,8 +325,9 @@ func (s *session) refreshAndPlan(ctx context.Context, name string, config, prior
 }
 
 // apply applies a plan on top of prior (null for a create) and returns the new state.
-func (s *session) apply(ctx context.Context, name string, prior tftypes.Value, p planned) (tftypes.Value, []*tfprotov6.Diagnostic) {
+func (s *session) apply(ctx context.Context, prior tftypes.Value, p planned) (tftypes.Value, []*tfprotov6.Diagnostic) {
 	s.t.Helper()
+	name := connectionType
 	typ := s.resourceType(name)
 	if prior.Type() == nil {
 		prior = tftypes.NewValue(typ, nil)
@@ -370,38 +373,46 @@ func value(t testing.TB, typ tftypes.Type, v any) tftypes.Value {
 	case tftypes.Value:
 		return v
 	}
-	switch {
-	case typ.Is(tftypes.String):
-		return tftypes.NewValue(typ, v.(string))
-	case typ.Is(tftypes.Number):
-		return tftypes.NewValue(typ, int64(v.(int)))
-	case typ.Is(tftypes.Bool):
-		return tftypes.NewValue(typ, v.(bool))
-	case typ.Is(tftypes.List{}):
-		elemType := typ.(tftypes.List).ElementType
+	switch v := v.(type) {
+	case string:
+		return tftypes.NewValue(typ, v)
+	case int:
+		return tftypes.NewValue(typ, int64(v))
+	case bool:
+		return tftypes.NewValue(typ, v)
+	case []string:
+		list, ok := typ.(tftypes.List)
+		if !ok {
+			break
+		}
 		var elems []tftypes.Value
-		for _, e := range v.([]string) {
-			elems = append(elems, tftypes.NewValue(elemType, e))
+		for _, e := range v {
+			elems = append(elems, tftypes.NewValue(list.ElementType, e))
 		}
 		return tftypes.NewValue(typ, elems)
-	case typ.Is(tftypes.Map{}):
-		elemType := typ.(tftypes.Map).ElementType
+	case map[string]string:
+		m, ok := typ.(tftypes.Map)
+		if !ok {
+			break
+		}
 		elems := map[string]tftypes.Value{}
-		for k, e := range v.(map[string]string) {
-			elems[k] = tftypes.NewValue(elemType, e)
+		for k, e := range v {
+			elems[k] = tftypes.NewValue(m.ElementType, e)
 		}
 		return tftypes.NewValue(typ, elems)
-	case typ.Is(tftypes.Object{}):
-		obj := typ.(tftypes.Object)
-		m := v.(map[string]any)
-		for k := range m {
+	case map[string]any:
+		obj, ok := typ.(tftypes.Object)
+		if !ok {
+			break
+		}
+		for k := range v {
 			if _, ok := obj.AttributeTypes[k]; !ok {
 				t.Fatalf("configuration key %q is not an attribute (have %v)", k, keys(obj.AttributeTypes))
 			}
 		}
 		attrs := map[string]tftypes.Value{}
 		for name, at := range obj.AttributeTypes {
-			attrs[name] = value(t, at, m[name])
+			attrs[name] = value(t, at, v[name])
 		}
 		return tftypes.NewValue(typ, attrs)
 	}

@@ -48,16 +48,16 @@ func TestRandomFaultsConverge(t *testing.T) {
 			var p planned
 			prior := state
 			if state.Type() == nil {
-				p = s.planCreate(ctx, connectionType, conn)
+				p = s.planCreate(ctx, conn)
 			} else {
-				prior, p = s.refreshAndPlan(ctx, connectionType, config, state, private)
+				prior, p = s.refreshAndPlan(ctx, config, state, private)
 			}
 			if errs := errorDiags(p.diags); len(errs) > 0 {
 				failedPlans++
 				t.Logf("%s: plan failed: %.300s", phase, describe(errs))
 				continue
 			}
-			newState, diags := s.apply(ctx, connectionType, prior, p)
+			newState, diags := s.apply(ctx, prior, p)
 			if !newState.IsNull() {
 				state, private = newState, p.private
 			}
@@ -88,7 +88,7 @@ func TestRandomFaultsConverge(t *testing.T) {
 	converge("deprovisioning")
 
 	w.emu.ClearFaults()
-	refreshed, final := s.refreshAndPlan(ctx, connectionType, config, state, private)
+	refreshed, final := s.refreshAndPlan(ctx, config, state, private)
 	if errs := errorDiags(final.diags); len(errs) > 0 {
 		t.Fatalf("final plan: %s", describe(errs))
 	}

@@ -16,7 +16,7 @@ func TestPingIDTLSVerifiedByDefault(t *testing.T) {
 	cfg := w.providerConfig()
 	cfg["max_retries"] = 0 // the client retries transport errors, certificate errors included
 	s.mustConfigure(cfg)
-	p := s.planCreate(context.Background(), connectionType, connection(nil))
+	p := s.planCreate(context.Background(), connection(nil))
 	errs := errorDiags(p.diags)
 	if len(errs) == 0 || !regexp.MustCompile(`(?s)pingid getuserdetails.*x509: certificate signed by unknown authority`).MatchString(describe(errs)) {
 		t.Fatalf("plan against an untrusted https idp_url: want a certificate error, got:\n%s", describe(p.diags))
@@ -33,11 +33,9 @@ func TestPlaintextBindNeverSent(t *testing.T) {
 	w := newWorld(t, worldOptions{slapd: slapd.Options{AnonymousRead: true}, dir: directory{users: 5, members: 5}})
 	proxy := startProxy(t, w.ldap.URL[len("ldap://"):])
 	scanner := newSecretScanner(t, w.secrets...)
-	cfg := w.providerConfig()
-	ds := cfg["datastore"].(map[string]any)
-	ds["url"] = proxy.url()
+	ds := map[string]any{"url": proxy.url(), "bind_dn": w.ldap.ReaderDN, "bind_password": w.ldap.ReaderPassword, "directory_type": "openldap"}
+	cfg := map[string]any{"properties_file": w.propertiesFile, "datastore": ds}
 
-	delete(ds, "allow_insecure_bind")
 	s := newSession(t, scanner)
 	expectError(t, s.configure(cfg), "datastore.allow_insecure_bind", `refusing to send the bind password unencrypted over ldap://`)
 	if n := proxy.connections(); n != 0 {
@@ -52,7 +50,7 @@ func TestPlaintextBindNeverSent(t *testing.T) {
 		tweak(ds)
 		s := newSession(t, scanner)
 		s.mustConfigure(map[string]any{"properties_file": w.propertiesFile, "datastore": ds})
-		if p := s.planCreate(context.Background(), connectionType, connection(nil)); len(errorDiags(p.diags)) > 0 {
+		if p := s.planCreate(context.Background(), connection(nil)); len(errorDiags(p.diags)) > 0 {
 			t.Errorf("%s: %s", name, describe(p.diags))
 		}
 	}
