@@ -66,23 +66,24 @@ func DefaultUsernameAttribute(directoryType string) string {
 // Validate checks the settings without contacting the server.
 func (c Config) Validate() error {
 	u, err := url.Parse(c.URL)
+	shown := redactURL(c.URL, u, err)
 	if err != nil {
-		return &ConfigError{Field: "url", Reason: fmt.Sprintf("%q is not a URL", c.URL)}
+		return &ConfigError{Field: "url", Reason: fmt.Sprintf("%q is not a URL", shown)}
 	}
 	scheme := strings.ToLower(u.Scheme)
 	if scheme != "ldap" && scheme != "ldaps" {
-		return &ConfigError{Field: "url", Reason: fmt.Sprintf("%q must start with ldap:// or ldaps://", c.URL)}
+		return &ConfigError{Field: "url", Reason: fmt.Sprintf("%q must start with ldap:// or ldaps://", shown)}
 	}
 	if u.Hostname() == "" {
-		return &ConfigError{Field: "url", Reason: fmt.Sprintf("%q has no host", c.URL)}
+		return &ConfigError{Field: "url", Reason: fmt.Sprintf("%q has no host", shown)}
 	}
 	if p := u.Port(); p != "" {
 		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
-			return &ConfigError{Field: "url", Reason: fmt.Sprintf("%q has an invalid port", c.URL)}
+			return &ConfigError{Field: "url", Reason: fmt.Sprintf("%q has an invalid port", shown)}
 		}
 	}
 	if (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil || u.Fragment != "" {
-		return &ConfigError{Field: "url", Reason: fmt.Sprintf("%q must be scheme://host[:port] only; set the base DN on the data source", c.URL)}
+		return &ConfigError{Field: "url", Reason: fmt.Sprintf("%q must be scheme://host[:port] only; set the base DN on the data source", shown)}
 	}
 	if c.StartTLS && scheme == "ldaps" {
 		return &ConfigError{Field: "start_tls", Reason: "start_tls cannot be combined with an ldaps:// URL (already TLS)"}
@@ -156,4 +157,15 @@ func certPool(caPEM string) (*x509.CertPool, error) {
 		return nil, fmt.Errorf("no PEM CERTIFICATE block found")
 	}
 	return pool, nil
+}
+
+// redactURL is the URL as errors may show it: a password in the userinfo is never echoed.
+func redactURL(raw string, u *url.URL, parseErr error) string {
+	if parseErr != nil {
+		if strings.Contains(raw, "@") {
+			return "(unparseable URL with userinfo, not shown)"
+		}
+		return raw
+	}
+	return u.Redacted()
 }

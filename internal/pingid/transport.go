@@ -2,6 +2,8 @@ package pingid
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -137,6 +139,11 @@ func (c *Client) attempt(ctx context.Context, op, username string, body json.Raw
 	httpResp, err := c.httpClient.Do(req)
 	if err != nil {
 		logAttempt(0, 0)
+		if isCertificateError(err) {
+			// The handshake failed before anything was sent, and retrying cannot make an
+			// untrusted or mismatched certificate valid.
+			return attemptResult{err: fmt.Errorf("pingid %s %q: TLS certificate not trusted: %w", op, username, err)}
+		}
 		// The request may have reached the server before the connection failed.
 		return attemptResult{err: fmt.Errorf("pingid %s %q: %w", op, username, err), retryable: true, unknown: true}
 	}
@@ -259,4 +266,15 @@ func (c *Client) redact(msg string) string {
 // String keeps the key and token out of formatted output.
 func (c *Client) String() string {
 	return fmt.Sprintf("pingid.Client{IDPURL:%q, OrgAlias:%q}", c.creds.IDPURL, c.creds.OrgAlias)
+}
+
+// isCertificateError reports a TLS certificate verification failure.
+func isCertificateError(err error) bool {
+	var (
+		verifyErr   *tls.CertificateVerificationError
+		unknownAuth x509.UnknownAuthorityError
+		hostErr     x509.HostnameError
+		invalidErr  x509.CertificateInvalidError
+	)
+	return errors.As(err, &verifyErr) || errors.As(err, &unknownAuth) || errors.As(err, &hostErr) || errors.As(err, &invalidErr)
 }

@@ -340,8 +340,12 @@ func (ldapURLValidator) ValidateString(_ context.Context, req validator.StringRe
 	raw := req.ConfigValue.ValueString()
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "ldap" && u.Scheme != "ldaps") || u.Host == "" {
+		shown := "the value"
+		if err == nil {
+			shown = fmt.Sprintf("%q", u.Redacted()) // never echo a password given in the URL
+		}
 		resp.Diagnostics.AddAttributeError(req.Path, "Invalid datastore url",
-			fmt.Sprintf("%q must be an ldap:// or ldaps:// URL with a host, e.g. ldaps://dc1.corp.example.com:636.", raw))
+			fmt.Sprintf("%s must be an ldap:// or ldaps:// URL with a host, e.g. ldaps://dc1.corp.example.com:636.", shown))
 	}
 }
 

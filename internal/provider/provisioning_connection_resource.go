@@ -308,6 +308,7 @@ func (r *ProvisioningConnectionResource) ModifyPlan(ctx context.Context, req res
 	resp.Diagnostics.Append(d...)
 	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("users"), users)...)
 	resp.Diagnostics.Append(setLinkSet(ctx, resp.Private, res.LinkSet)...)
+	resp.Diagnostics.Append(resp.Private.SetKey(ctx, privatePlanKindKey, []byte(`"`+planKindApply+`"`))...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -343,6 +344,7 @@ func onlyUsersUnknown(m connectionModel) bool {
 }
 
 func (r *ProvisioningConnectionResource) planDestroy(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	resp.Diagnostics.Append(resp.Private.SetKey(ctx, privatePlanKindKey, []byte(`"`+planKindDestroy+`"`))...)
 	var state connectionModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
 	if resp.Diagnostics.HasError() || state.OnDestroy.ValueString() != onDestroyDeprovision {
@@ -410,7 +412,13 @@ func (r *ProvisioningConnectionResource) Create(ctx context.Context, req resourc
 	plan.ID = plan.Name
 	// The framework does not hand the planned private state to Create, so new users the plan
 	// found in PingID are recognised by their planned status (see linkCandidates).
-	r.apply(ctx, map[string]sync.Entry{}, nil, &plan, &resp.Diagnostics)
+	if r.apply(ctx, map[string]sync.Entry{}, nil, &plan, &resp.Diagnostics) {
+		// Terraform taints a resource whose create reported errors and replaces it on the
+		// next apply; Delete recognises a replacement and leaves the users alone.
+		resp.Diagnostics.AddWarning("Connection created with failures",
+			"Terraform marks this connection as tainted. Run `terraform untaint` on it so the next plan shows only the remaining users; "+
+				"if it is replaced instead, its users are kept in PingID and linked again (on_destroy is not applied when a connection is replaced).")
+	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 }
 
@@ -436,15 +444,15 @@ func (r *ProvisioningConnectionResource) Update(ctx context.Context, req resourc
 // apply carries out exactly the difference between the prior and the planned users; nothing
 // is re-read that could change the outcome. On partial failure plan.Users is set to what was
 // actually done, and the failures are reported, so the next plan shows only the rest.
-func (r *ProvisioningConnectionResource) apply(ctx context.Context, prior map[string]sync.Entry, links map[string]bool, plan *connectionModel, diags *diag.Diagnostics) {
+func (r *ProvisioningConnectionResource) apply(ctx context.Context, prior map[string]sync.Entry, links map[string]bool, plan *connectionModel, diags *diag.Diagnostics) (partial bool) {
 	if r.data == nil {
 		diags.AddError("Provider not configured", "The PingID client is missing. Please report this issue to the provider developers.")
-		return
+		return false
 	}
 	planned, err := decodeUsers(plan.Users)
 	if err != nil {
 		diags.AddAttributeError(path.Root("users"), "Unreadable planned users", err.Error())
-		return
+		return false
 	}
 	if links == nil {
 		links = linkCandidates(prior, planned)
@@ -472,7 +480,7 @@ func (r *ProvisioningConnectionResource) apply(ctx context.Context, prior map[st
 		}
 	}
 	if len(failures) == 0 {
-		return // plan.Users already equals what was done
+		return false // plan.Users already equals what was done
 	}
 	users, d := encodeUsers(done)
 	diags.Append(d...)
@@ -480,7 +488,16 @@ func (r *ProvisioningConnectionResource) apply(ctx context.Context, prior map[st
 	diags.AddError("Some PingID user changes failed",
 		fmt.Sprintf("%d of %d user changes failed; the state records the %d that succeeded, so the next plan shows only what is left.\n\n%s",
 			len(failures), len(actions), len(actions)-len(failures), strings.Join(limitList(failures, 50), "\n")))
+	return true
 }
+
+// privatePlanKindKey records which kind of plan produced the planned private state: Delete
+// applies on_destroy only for a planned destroy, never for the destroy half of a replacement.
+const (
+	privatePlanKindKey = "plan_kind"
+	planKindDestroy    = "destroy"
+	planKindApply      = "apply"
+)
 
 // privateLinkSetKey carries, from plan to apply, the new users the plan found in PingID, so
 // apply links them without first trying adduser.
@@ -626,9 +643,28 @@ func (r *ProvisioningConnectionResource) Delete(ctx context.Context, req resourc
 		resp.Diagnostics.AddError("Unreadable users in state", err.Error())
 		return
 	}
+	kind, d := req.Private.GetKey(ctx, privatePlanKindKey)
+	resp.Diagnostics.Append(d...)
+	if string(kind) != `"`+planKindDestroy+`"` {
+		// The destroy half of a replacement (a changed name, or a connection tainted by a
+		// partially failed create): the new connection takes the same users over, so
+		// deprovisioning them first would only lock people out (and lose their devices with
+		// "delete"). Terraform does not plan this half, so the planned private state of the
+		// create half is what arrives here.
+		resp.Diagnostics.AddWarning("Users retained",
+			fmt.Sprintf("Connection %q is being replaced, not destroyed: its users stay in PingID for the new connection, and on_destroy = \"deprovision\" is not applied.", state.Name.ValueString()))
+		return
+	}
 	admins, d := snapshotAdmins(ctx, req.Private)
 	resp.Diagnostics.Append(d...)
 	actions := destroyActions(prior, state.RemoveUserAction.ValueString(), admins)
+	// Checked here too, not only in the destroy plan: Terraform does not plan the destroy
+	// half of a replacement.
+	if limit := int(state.MaxDeprovisions.ValueInt64()); limit >= 0 && len(actions) > limit {
+		resp.Diagnostics.AddError("Too many users would be deprovisioned",
+			(&sync.ThresholdError{Max: limit, Users: actions}).Error())
+		return
+	}
 	results := executor.Run(ctx, r.data.client, actions, executor.Options{Concurrency: r.data.concurrency})
 	var failures []string
 	for _, res := range results {

@@ -334,19 +334,9 @@ func expectError(t *testing.T, diags []*tfprotov6.Diagnostic, path, says string)
 	t.Errorf("want an error at %q saying %q; got:\n%s", path, says, describe(diags))
 }
 
-// knownBug skips a test that reproduces a reported, not yet fixed bug, unless
-// PINGID_RUN_KNOWN_BUGS=1. Remove the call once the bug is fixed.
-func knownBug(t *testing.T, report string) {
-	t.Helper()
-	if os.Getenv("PINGID_RUN_KNOWN_BUGS") != "1" {
-		t.Skip("known bug (set PINGID_RUN_KNOWN_BUGS=1 to run): " + report)
-	}
-}
-
 // TestLDAPURLUserinfoIsNotEchoed: a password pasted into the datastore URL must be refused
 // without being repeated in the error (idp_url errors never echo the URL for this reason).
 func TestLDAPURLUserinfoIsNotEchoed(t *testing.T) {
-	knownBug(t, "internal/datastore/config.go Validate and internal/provider/provider_config.go ldapURLValidator quote the raw URL, userinfo password included")
 	clearProviderEnv(t)
 	const password = "S3cretInUserinfo"
 	scanner := newSecretScanner(t, password)

@@ -138,26 +138,20 @@ func newWorldShared(t *testing.T, members int) *world {
 // deprovisioning anyone, whatever on_destroy says.
 //
 // Terraform taints a resource whose create returned an error, so the re-apply replaces the
-// connection: destroy, then create. With on_destroy = "deprovision" that destroy deprovisions
-// every recorded user (deleting them with remove_user_action = "delete") before re-creating
-// them, and max_deprovisions is not checked because Terraform never asks the provider to plan
-// the destroy half of a replacement.
+// connection: destroy, then create, without planning the destroy half. The provider's Delete
+// recognises a replacement and must not deprovision anyone, even with on_destroy =
+// "deprovision" and remove_user_action = "delete".
 func TestPartialFailureOnCreate(t *testing.T) {
 	requireTerraform(t)
 	const members = 20
 	for _, tc := range []struct {
 		name string
 		conn map[string]any
-		bug  string
 	}{
 		{name: "on_destroy retain", conn: map[string]any{}},
-		{name: "on_destroy deprovision with delete", conn: map[string]any{"on_destroy": "deprovision", "remove_user_action": "delete", "max_deprovisions": 10},
-			bug: "a partially failed create taints the connection; the replacement's Delete deprovisions every recorded user, bypassing max_deprovisions"},
+		{name: "on_destroy deprovision with delete", conn: map[string]any{"on_destroy": "deprovision", "remove_user_action": "delete", "max_deprovisions": 10}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if tc.bug != "" {
-				knownBug(t, tc.bug)
-			}
 			w := newWorld(t, worldOptions{dir: directory{users: members + 5, members: members, disabledEvery: 10}})
 			first := w.seedID(t, "probe-before")
 			cfg := terraformConfig(w.providerConfig(), connection(tc.conn))
