@@ -6,11 +6,13 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
@@ -94,6 +96,7 @@ func (d *DatastoreGroupDataSource) Schema(_ context.Context, _ datasource.Schema
 				Optional:            true,
 				ElementType:         types.StringType,
 				MarkdownDescription: "Extra attributes to return in each member's `attributes` map, e.g. `[\"mail\", \"givenName\", \"sn\"]`. Every requested attribute is a key of the map; its value is null when the entry lacks it.",
+				Validators:          []validator.List{listvalidator.ValueStringsAre(attributeNameValidators()...), listvalidator.UniqueValues()},
 			},
 			"disabled_filter": schema.StringAttribute{
 				Optional:            true,
@@ -171,7 +174,7 @@ func (d *DatastoreGroupDataSource) Read(ctx context.Context, req datasource.Read
 	}
 	entries, err := readDirectory(ctx, *cfg, q)
 	if err != nil {
-		resp.Diagnostics.AddError("Unable to read the datastore", err.Error())
+		addSourceError(&resp.Diagnostics, "Unable to read the datastore", err, q, path.Root("base_dn"), path.Root("group_dn"), "")
 		return
 	}
 	members, diags := membersValue(entries, extra)

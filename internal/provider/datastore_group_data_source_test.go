@@ -148,15 +148,15 @@ data "pingid_datastore_group" "x" {
 		Steps: []resource.TestStep{
 			{
 				Config:      source(env.providerConfig(), "ou=nowhere,dc=example,dc=com", testGroupDN),
-				ExpectError: regexp.MustCompile(`(?s)Unable to read the datastore.*ou=nowhere,dc=example,dc=com.*no\s+such\s+entry`),
+				ExpectError: regexp.MustCompile(`(?s)Unable to read the datastore.*base_dn\s+=.*ou=nowhere,dc=example,dc=com.*no\s+such\s+entry`),
 			},
 			{
 				Config:      source(env.providerConfig(), testBaseDN, "cn=nope,ou=groups,dc=example,dc=com"),
-				ExpectError: regexp.MustCompile(`(?s)Unable to read the datastore.*cn=nope,ou=groups,dc=example,dc=com.*no\s+such\s+entry`),
+				ExpectError: regexp.MustCompile(`(?s)Unable to read the datastore.*group_dn\s+=.*cn=nope,ou=groups,dc=example,dc=com.*no\s+such\s+entry`),
 			},
 			{
 				Config:      source(env.providerConfig(), testBaseDN, pJSmith.dn()),
-				ExpectError: regexp.MustCompile(`(?s)Unable to read the datastore.*uid=jsmith,ou=people,dc=example,dc=com.*not\s+a\s+group`),
+				ExpectError: regexp.MustCompile(`(?s)Unable to read the datastore.*group_dn\s+=.*uid=jsmith,ou=people,dc=example,dc=com.*not\s+a\s+group`),
 			},
 			{
 				Config:      source(unreachable, testBaseDN, testGroupDN),

@@ -37,6 +37,9 @@ var (
 	_ resource.ResourceWithValidateConfig = &ProvisioningConnectionResource{}
 )
 
+// noPartialRead ends every directory read error: the safety promise users need to hear.
+const noPartialRead = "\n\nNo user is provisioned or deprovisioned while the source location cannot be read completely."
+
 const (
 	onDestroyRetain       = "retain"
 	onDestroyDeprovision  = "deprovision"
@@ -281,8 +284,8 @@ func (r *ProvisioningConnectionResource) ModifyPlan(ctx context.Context, req res
 		// settings): read it now.
 		snap, err = readSource(ctx, r.data, spec, prior, admins)
 		if err != nil {
-			resp.Diagnostics.AddError("Unable to read the source location", err.Error()+
-				"\n\nNo user is provisioned or deprovisioned while the source location cannot be read completely.")
+			addSourceError(&resp.Diagnostics, "Unable to read the source location", err, spec.Query,
+				path.Root("source_location").AtName("base_dn"), path.Root("source_location").AtName("group_dn"), noPartialRead)
 			return
 		}
 	}
@@ -583,10 +586,11 @@ func (r *ProvisioningConnectionResource) Read(ctx context.Context, req resource.
 	}
 
 	if state.hasSource() && r.data.datastore != nil {
-		snap, err := readSource(ctx, r.data, state.spec(), refreshed, admins)
+		spec := state.spec()
+		snap, err := readSource(ctx, r.data, spec, refreshed, admins)
 		if err != nil {
-			resp.Diagnostics.AddError("Unable to read the source location", err.Error()+
-				"\n\nNo user is provisioned or deprovisioned while the source location cannot be read completely.")
+			addSourceError(&resp.Diagnostics, "Unable to read the source location", err, spec.Query,
+				path.Root("source_location").AtName("base_dn"), path.Root("source_location").AtName("group_dn"), noPartialRead)
 			return
 		}
 		raw, err := encodeSnapshot(snap)

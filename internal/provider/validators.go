@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -137,4 +138,40 @@ func requireDatastore(data *providerData) (*datastore.Config, diag.Diagnostics) 
 		return nil, diags
 	}
 	return data.datastore, diags
+}
+
+// sourceErrorPath points a directory read error at the setting that caused it, when it can
+// tell: a group DN that is not a group or does not exist, or a base DN that does not exist.
+func sourceErrorPath(err error, q datastore.Query, base, group path.Path) (path.Path, bool) {
+	if errors.Is(err, datastore.ErrNotAGroup) {
+		return group, true
+	}
+	var dsErr *datastore.Error
+	if errors.Is(err, datastore.ErrNoSuchEntry) && errors.As(err, &dsErr) {
+		switch {
+		case q.GroupDN != "" && sameDN(dsErr.Target, q.GroupDN):
+			return group, true
+		case sameDN(dsErr.Target, q.BaseDN):
+			return base, true
+		}
+	}
+	return path.Empty(), false
+}
+
+func sameDN(a, b string) bool {
+	da, errA := ldap.ParseDN(a)
+	db, errB := ldap.ParseDN(b)
+	if errA != nil || errB != nil {
+		return strings.EqualFold(a, b)
+	}
+	return da.EqualFold(db)
+}
+
+// addSourceError reports a directory read failure, on the attribute that caused it if known.
+func addSourceError(diags *diag.Diagnostics, summary string, err error, q datastore.Query, base, group path.Path, detailSuffix string) {
+	if p, ok := sourceErrorPath(err, q, base, group); ok {
+		diags.AddAttributeError(p, summary, err.Error()+detailSuffix)
+		return
+	}
+	diags.AddError(summary, err.Error()+detailSuffix)
 }
