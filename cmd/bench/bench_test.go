@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -226,5 +227,42 @@ func TestReportNamesEveryPhaseAndTarget(t *testing.T) {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("report lacks %q", want)
 		}
+	}
+}
+
+func TestWrapperRecordsTheProviderPIDAndExportsItsEnvironment(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "seen")
+	fakeProvider := filepath.Join(dir, "fake-provider")
+	// The fake provider reports its own pid and environment, as the real one would run.
+	script := "#!/bin/sh\necho \"$$ $GOMEMLIMIT $1\" >" + shellQuote(out) + "\n"
+	if err := os.WriteFile(fakeProvider, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	env, err := newTFEnv(filepath.Join(dir, "env"), "/unused/terraform", fakeProvider, []string{"GOMEMLIMIT=250MiB"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := exec.Command(filepath.Join(dir, "env", "plugins", providerBinary), "arg with space").Run(); err != nil {
+		t.Fatal(err)
+	}
+	seen, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fields := strings.SplitN(strings.TrimSpace(string(seen)), " ", 3)
+	pids := readPIDs(env.pidFile)
+	if len(fields) != 3 || len(pids) != 1 || strconv.Itoa(pids[0]) != fields[0] {
+		t.Fatalf("provider saw %q, wrapper recorded pids %v: want the same pid", seen, pids)
+	}
+	if fields[1] != "250MiB" || fields[2] != "arg with space" {
+		t.Errorf("provider saw env %q and argument %q", fields[1], fields[2])
+	}
+	cli, err := os.ReadFile(env.cliConfig)
+	if err != nil || !strings.Contains(string(cli), providerAddress) || !strings.Contains(string(cli), "dev_overrides") {
+		t.Errorf("CLI config lacks the dev override: %s %v", cli, err)
+	}
+	if _, err := newTFEnv(filepath.Join(dir, "bad"), "/unused", fakeProvider, []string{"NOEQUALS"}); err == nil {
+		t.Error("a provider setting without = was accepted")
 	}
 }

@@ -43,6 +43,7 @@ type config struct {
 	pprof        bool
 	compareZero  bool
 	ldapRuns     int
+	providerEnv  []string
 }
 
 func main() {
@@ -70,8 +71,12 @@ func parseFlags(args []string) (config, error) {
 	fs.BoolVar(&c.pprof, "pprof", false, "run a profiling build of the provider (cmd/bench/profiled-provider) that writes CPU and heap profiles per provider process into <workdir>/pprof")
 	fs.BoolVar(&c.compareZero, "compare-zero-latency", false, "also compare for_each and the connection at the largest compare size without API latency (skipped with -quick)")
 	fs.IntVar(&c.ldapRuns, "ldap-runs", 5, "timed runs of ldapsearch and of the datastore read (median reported)")
+	providerEnv := fs.String("provider-env", "", "comma-separated NAME=value settings for the provider process only (experiments, e.g. GOMEMLIMIT=250MiB); recorded in the report")
 	if err := fs.Parse(args); err != nil {
 		return c, err
+	}
+	if *providerEnv != "" {
+		c.providerEnv = strings.Split(*providerEnv, ",")
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected arguments %v", fs.Args())
@@ -207,7 +212,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	rep := &report{
 		Machine: describeMachine(ctx, root, tfVersion), Command: commandLine(args),
-		Latency: cfg.latency, Concurrency: cfg.concurrency,
+		Latency: cfg.latency, Concurrency: cfg.concurrency, ProviderEnv: cfg.providerEnv,
 	}
 	host, compare := compareHost(cfg.sizes, cfg.compareSizes)
 	for _, n := range cfg.sizes {

@@ -3,9 +3,14 @@ package main
 import (
 	"context"
 	"os"
+	"runtime"
+	"runtime/metrics"
+	"runtime/pprof"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
@@ -42,18 +47,23 @@ func BenchmarkConnectionProtocol(b *testing.B) {
 		b.Run("users="+strconv.Itoa(n), func(b *testing.B) {
 			h := newProtocolHarness(b, n)
 			b.Run("read", func(b *testing.B) {
+				peak := sampleHeap()
 				for b.Loop() {
 					h.read(b)
 				}
 				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/user")
+				b.ReportMetric(float64(peak())/1e6, "peak-heap-MB")
 			})
 			b.Run("plan", func(b *testing.B) {
 				state, private := h.read(b)
+				runtime.GC()
 				b.ResetTimer()
+				peak := sampleHeap()
 				for b.Loop() {
 					h.plan(b, state, private)
 				}
 				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/user")
+				b.ReportMetric(float64(peak())/1e6, "peak-heap-MB")
 			})
 		})
 	}
@@ -173,6 +183,54 @@ func (h *protocolHarness) plan(b *testing.B, state *tfprotov6.DynamicValue, priv
 	if len(resp.RequiresReplace) > 0 {
 		b.Fatalf("no-change plan requires replacement: %v", resp.RequiresReplace)
 	}
+}
+
+// sampleHeap polls the heap (live and not yet collected objects) every millisecond until the
+// returned function is called, which returns the largest value seen: what the process's peak
+// RSS is made of, apart from the runtime's fixed overhead. With BENCH_PEAK_HEAP_PROFILE=file it
+// also writes a heap profile whenever the heap reaches a new high (at most every 100 ms), so
+// the file shows what was live around the peak (as of the GC before it).
+func sampleHeap() func() uint64 {
+	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	profilePath := os.Getenv("BENCH_PEAK_HEAP_PROFILE")
+	var peak atomic.Uint64
+	var lastProfile time.Time
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(time.Millisecond)
+		defer t.Stop()
+		for {
+			metrics.Read(sample)
+			if v := sample[0].Value.Uint64(); v > peak.Load() {
+				peak.Store(v)
+				if profilePath != "" && time.Since(lastProfile) > 100*time.Millisecond {
+					writeHeapProfile(profilePath)
+					lastProfile = time.Now()
+				}
+			}
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return func() uint64 {
+		close(stop)
+		<-done
+		return peak.Load()
+	}
+}
+
+func writeHeapProfile(path string) {
+	f, err := os.Create(path)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	_ = pprof.Lookup("heap").WriteTo(f, 0)
 }
 
 // quietTraceLoggers sets up the SDK and provider root loggers the way tf6server.Serve does

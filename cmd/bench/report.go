@@ -35,6 +35,7 @@ type report struct {
 	Command     string
 	Latency     time.Duration
 	Concurrency int
+	ProviderEnv []string
 	Sizes       []*sizeResult
 	Total       time.Duration
 }
@@ -200,6 +201,9 @@ func (r *report) write(w io.Writer) error {
 	fmt.Fprintf(&b, "- %s, %s, %s\n", m.GoVersion, m.Terraform, m.Slapd)
 	fmt.Fprintf(&b, "- PingID emulator (in process, loopback) adds **%s per API call**; provider `max_concurrency = %d` (the default is 8); "+
 		"LDAP page size %d; Terraform default `-parallelism=10`; local backend.\n", r.Latency, r.Concurrency, ldapPageSize)
+	if len(r.ProviderEnv) > 0 {
+		fmt.Fprintf(&b, "- **Experiment**: the provider ran with `%s` (not the default).\n", strings.Join(r.ProviderEnv, " "))
+	}
 	fmt.Fprintf(&b, "- Latency bound (f) = N × %s / %d: the PingID API has no list endpoint, so a refresh of N users is N `getuserdetails` calls.\n\n",
 		r.Latency, r.Concurrency)
 
@@ -328,7 +332,10 @@ const methodText = `## Method
 - API calls are the emulator's counters, zeroed before each command.
 - (e) ` + "`ldapsearch`" + ` and the provider's ` + "`datastore.Open`" + ` + ` + "`Search`" + ` (same query as the connection) run against the
   same slapd with the same reader account, one warm-up run each, then the median of the timed runs.
+- Profiling: ` + "`go run ./cmd/bench -pprof`" + ` runs a profiling build of the provider (cmd/bench/profiled-provider) that
+  writes CPU and heap profiles per provider process; ` + "`BenchmarkConnectionProtocol`" + ` (cmd/bench, ` + "`go test -bench`" + `)
+  drives the connection through the framework's protocol server in process, without Terraform or API latency.
 - Timings are one run per cell. "load" is the 1-minute load average when the command ended: the machine is shared,
-  and a load above the CPU count means other work competed for the CPUs during that cell. Nothing here is a pass/fail test; ` + "`make test`" + `
-  only runs ` + "`-quick`" + ` (N = 1 000) to keep the harness working.
+  and a load above the CPU count means other work competed for the CPUs during that cell.
+- Nothing here is a pass/fail test; ` + "`make test`" + ` only runs ` + "`-quick`" + ` (N = 1 000, for_each at 200) to keep the harness working.
 `

@@ -89,7 +89,7 @@ func (b *bench) runSize(ctx context.Context, n int, compareSizes []int, compareZ
 	}
 	defer api.close()
 
-	env, err := newTFEnv(filepath.Join(dir, "tfenv"), b.tfPath, b.provider)
+	env, err := newTFEnv(filepath.Join(dir, "tfenv"), b.tfPath, b.provider, b.cfg.providerEnv)
 	if err != nil {
 		return nil, err
 	}

@@ -31,8 +31,9 @@ type tfEnv struct {
 	pprofRoot string
 }
 
-// newTFEnv writes the wrapper and the CLI configuration under dir.
-func newTFEnv(dir, terraform, providerPath string) (*tfEnv, error) {
+// newTFEnv writes the wrapper and the CLI configuration under dir. providerEnv (NAME=value)
+// is exported by the wrapper to the provider only, e.g. GOMEMLIMIT for an experiment.
+func newTFEnv(dir, terraform, providerPath string, providerEnv []string) (*tfEnv, error) {
 	pluginDir := filepath.Join(dir, "plugins")
 	mirror := filepath.Join(dir, "empty-mirror")
 	for _, d := range []string{pluginDir, mirror} {
@@ -42,7 +43,15 @@ func newTFEnv(dir, terraform, providerPath string) (*tfEnv, error) {
 	}
 	e := &tfEnv{terraform: terraform, cliConfig: filepath.Join(dir, "cli.tfrc"), pidFile: filepath.Join(dir, "provider.pids")}
 	// exec keeps the pid, so the pid the shell records is the provider's.
-	wrapper := fmt.Sprintf("#!/bin/sh\necho $$ >>%s\nexec %s \"$@\"\n", shellQuote(e.pidFile), shellQuote(providerPath))
+	var exports strings.Builder
+	for _, kv := range providerEnv {
+		name, value, ok := strings.Cut(kv, "=")
+		if !ok || name == "" || strings.ContainsAny(name, " '\"$=;") {
+			return nil, fmt.Errorf("provider environment %q is not NAME=value", kv)
+		}
+		fmt.Fprintf(&exports, "export %s=%s\n", name, shellQuote(value))
+	}
+	wrapper := fmt.Sprintf("#!/bin/sh\n%secho $$ >>%s\nexec %s \"$@\"\n", exports.String(), shellQuote(e.pidFile), shellQuote(providerPath))
 	if err := os.WriteFile(filepath.Join(pluginDir, providerBinary), []byte(wrapper), 0o755); err != nil {
 		return nil, fmt.Errorf("write provider wrapper: %w", err)
 	}
