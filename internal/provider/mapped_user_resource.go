@@ -120,16 +120,9 @@ func (r *MappedUserResource) Schema(_ context.Context, _ resource.SchemaRequest,
 }
 
 func (r *MappedUserResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
-	if req.ProviderData == nil {
-		return
+	if data := configuredData(req.ProviderData, &resp.Diagnostics); data != nil {
+		r.client = data.client
 	}
-	data, ok := req.ProviderData.(*providerData)
-	if !ok {
-		resp.Diagnostics.AddError("Unexpected Resource Configure Type",
-			fmt.Sprintf("Expected *providerData, got: %T. Please report this issue to the provider developers.", req.ProviderData))
-		return
-	}
-	r.client = data.client
 }
 
 // ModifyPlan keeps status known when nothing changes it, and unknown when enabled changes.
