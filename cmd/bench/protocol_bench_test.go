@@ -52,7 +52,9 @@ func BenchmarkConnectionProtocol(b *testing.B) {
 					h.read(b)
 				}
 				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/user")
-				b.ReportMetric(float64(peak())/1e6, "peak-heap-MB")
+				peakHeap, live := peak()
+				b.ReportMetric(float64(peakHeap)/1e6, "peak-heap-MB")
+				b.ReportMetric(float64(live)/1e6, "peak-live-MB")
 			})
 			b.Run("plan", func(b *testing.B) {
 				state, private := h.read(b)
@@ -63,7 +65,9 @@ func BenchmarkConnectionProtocol(b *testing.B) {
 					h.plan(b, state, private)
 				}
 				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/user")
-				b.ReportMetric(float64(peak())/1e6, "peak-heap-MB")
+				peakHeap, live := peak()
+				b.ReportMetric(float64(peakHeap)/1e6, "peak-heap-MB")
+				b.ReportMetric(float64(live)/1e6, "peak-live-MB")
 			})
 		})
 	}
@@ -185,16 +189,16 @@ func (h *protocolHarness) plan(b *testing.B, state *tfprotov6.DynamicValue, priv
 	}
 }
 
-// sampleHeap polls the heap (live and not yet collected objects) every millisecond until the
-// returned function is called, which returns the largest value seen: what the process's peak
-// RSS is made of, apart from the runtime's fixed overhead. With BENCH_PEAK_HEAP_PROFILE=file it
-// also writes a heap profile whenever the heap reaches a new high (at most every 100 ms), so
-// the file shows what was live around the peak (as of the GC before it).
-func sampleHeap() func() uint64 {
-	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+// sampleHeap polls the heap every millisecond until the returned function is called, which
+// returns the largest heap seen (live plus not yet collected objects: what the process's peak
+// RSS is made of, apart from the runtime's fixed overhead) and the largest live heap after a
+// GC. With BENCH_PEAK_HEAP_PROFILE=file it writes a heap profile whenever the live heap reaches
+// a new high; a heap profile describes the last completed GC, so the file shows what was live
+// at the largest live heap.
+func sampleHeap() func() (peak, live uint64) {
+	samples := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}, {Name: "/gc/heap/live:bytes"}}
 	profilePath := os.Getenv("BENCH_PEAK_HEAP_PROFILE")
-	var peak atomic.Uint64
-	var lastProfile time.Time
+	var peak, live atomic.Uint64
 	stop := make(chan struct{})
 	done := make(chan struct{})
 	go func() {
@@ -202,12 +206,14 @@ func sampleHeap() func() uint64 {
 		t := time.NewTicker(time.Millisecond)
 		defer t.Stop()
 		for {
-			metrics.Read(sample)
-			if v := sample[0].Value.Uint64(); v > peak.Load() {
+			metrics.Read(samples)
+			if v := samples[0].Value.Uint64(); v > peak.Load() {
 				peak.Store(v)
-				if profilePath != "" && time.Since(lastProfile) > 100*time.Millisecond {
+			}
+			if v := samples[1].Value.Uint64(); v > live.Load() {
+				live.Store(v)
+				if profilePath != "" {
 					writeHeapProfile(profilePath)
-					lastProfile = time.Now()
 				}
 			}
 			select {
@@ -217,10 +223,10 @@ func sampleHeap() func() uint64 {
 			}
 		}
 	}()
-	return func() uint64 {
+	return func() (uint64, uint64) {
 		close(stop)
 		<-done
-		return peak.Load()
+		return peak.Load(), live.Load()
 	}
 }
 
