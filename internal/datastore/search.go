@@ -1,6 +1,7 @@
 package datastore
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -181,14 +182,23 @@ func and(filters ...string) string {
 	return "(&" + strings.Join(parts, "") + ")"
 }
 
-// found collects in-scope user entries, once per DN.
+// found collects in-scope user entries, once per DN. Entries are converted to the
+// compact Entry as they arrive: a *ldap.Entry keeps its whole BER packet alive
+// (ByteValues alias the read buffer), about 3 KB per user, which dominated the
+// provider's peak memory at 50 000 users.
 type found struct {
-	entries map[string]*ldap.Entry // by normalized DN
+	entries map[string]Entry // by normalized DN
+	// dns is kept only when a disabled filter must be resolved by DN afterwards.
 	dns     map[string]*ldap.DN
+	keepDNs bool
+	convert func(*ldap.Entry) (Entry, error)
 }
 
-func newFound() *found {
-	return &found{entries: map[string]*ldap.Entry{}, dns: map[string]*ldap.DN{}}
+func (p *plan) newFound(directoryType string) *found {
+	return &found{
+		entries: map[string]Entry{}, dns: map[string]*ldap.DN{}, keepDNs: p.disabledFilter != "",
+		convert: func(e *ldap.Entry) (Entry, error) { return toEntry(e, p.usernameAttr, p.q.Attributes, directoryType) },
+	}
 }
 
 func (f *found) add(e *ldap.Entry) error {
@@ -196,15 +206,22 @@ func (f *found) add(e *ldap.Entry) error {
 	if err != nil {
 		return err
 	}
-	f.addParsed(e, dn, normDN(dn))
-	return nil
+	return f.addParsed(e, dn, normDN(dn))
 }
 
-func (f *found) addParsed(e *ldap.Entry, dn *ldap.DN, key string) {
-	if _, ok := f.entries[key]; !ok {
-		f.entries[key] = e
+func (f *found) addParsed(e *ldap.Entry, dn *ldap.DN, key string) error {
+	if _, ok := f.entries[key]; ok {
+		return nil
+	}
+	entry, err := f.convert(e)
+	if err != nil {
+		return err
+	}
+	f.entries[key] = entry
+	if f.keepDNs {
 		f.dns[key] = dn
 	}
+	return nil
 }
 
 func parseEntryDN(e *ldap.Entry) (*ldap.DN, error) {
@@ -226,7 +243,7 @@ func (d *Directory) Search(ctx context.Context, q Query) ([]Entry, error) {
 	if _, err := d.readEntry(ctx, q.BaseDN, []string{"1.1"}); err != nil {
 		return nil, fmt.Errorf("base_dn: %w", err)
 	}
-	users := newFound()
+	users := p.newFound(d.cfg.DirectoryType)
 	disabled := map[string]bool{}
 	switch {
 	case q.GroupDN == "":
@@ -239,7 +256,7 @@ func (d *Directory) Search(ctx context.Context, q Query) ([]Entry, error) {
 	if err != nil {
 		return nil, err
 	}
-	return p.entries(users, disabled, d.cfg.DirectoryType)
+	return p.entries(users, disabled)
 }
 
 // collectUsers returns a search callback that keeps non-group entries.
@@ -473,7 +490,7 @@ func (d *Directory) searchExpandedGroup(ctx context.Context, p *plan, users *fou
 					return nil
 				}
 				if inScope {
-					users.addParsed(e, dn, key)
+					return users.addParsed(e, dn, key)
 				}
 				return nil
 			}
@@ -625,6 +642,7 @@ func (d *Directory) resolveBatch(ctx context.Context, parent string, refs []dnRe
 	var found []resolvedEntry
 	filter := and("(|"+terms.String()+")", selector)
 	err := d.searchPaged(ctx, parent, ldap.ScopeSingleLevel, filter, attrs, func(e *ldap.Entry) error {
+		e = detach(e)
 		if r, ok := verbatim[e.DN]; ok {
 			found = append(found, resolvedEntry{e, r.dn, r.key})
 			return nil
@@ -643,6 +661,21 @@ func (d *Directory) resolveBatch(ctx context.Context, parent string, refs []dnRe
 		return nil, nil // the parent does not exist: dangling member DNs
 	}
 	return found, err
+}
+
+// detach copies an entry out of its BER packet: go-ldap's ByteValues alias the
+// packet's read buffers (at least 512 bytes per value), so a kept *ldap.Entry
+// pins several KB; batches are kept until all of them are done.
+func detach(e *ldap.Entry) *ldap.Entry {
+	out := &ldap.Entry{DN: e.DN, Attributes: make([]*ldap.EntryAttribute, len(e.Attributes))}
+	for i, a := range e.Attributes {
+		bv := make([][]byte, len(a.ByteValues))
+		for j, v := range a.ByteValues {
+			bv[j] = bytes.Clone(v)
+		}
+		out.Attributes[i] = &ldap.EntryAttribute{Name: a.Name, Values: a.Values, ByteValues: bv}
+	}
+	return out
 }
 
 // rdnFilter turns an RDN into an equality filter; values are escaped, and
@@ -733,7 +766,7 @@ func inParallel(n int, work func(i int)) {
 
 // entries converts the collected users, rejecting entries without a username
 // and usernames that collide case-insensitively.
-func (p *plan) entries(users *found, disabled map[string]bool, directoryType string) ([]Entry, error) {
+func (p *plan) entries(users *found, disabled map[string]bool) ([]Entry, error) {
 	out := make([]Entry, 0, len(users.entries))
 	owner := map[string]string{} // lower username -> DN
 	keys := make([]string, 0, len(users.entries))
@@ -742,19 +775,15 @@ func (p *plan) entries(users *found, disabled map[string]bool, directoryType str
 	}
 	sort.Strings(keys) // deterministic error messages
 	for _, key := range keys {
-		e := users.entries[key]
-		entry, err := toEntry(e, p.usernameAttr, p.q.Attributes, directoryType)
-		if err != nil {
-			return nil, err
-		}
+		entry := users.entries[key]
 		if disabled[key] {
 			entry.Enabled = false
 		}
 		lower := strings.ToLower(entry.Username)
 		if other, dup := owner[lower]; dup {
-			return nil, fmt.Errorf("%w %q: entries %q and %q", ErrDuplicateUsername, entry.Username, other, e.DN)
+			return nil, fmt.Errorf("%w %q: entries %q and %q", ErrDuplicateUsername, entry.Username, other, entry.DN)
 		}
-		owner[lower] = e.DN
+		owner[lower] = entry.DN
 		out = append(out, entry)
 	}
 	sort.Slice(out, func(i, j int) bool { return strings.ToLower(out[i].Username) < strings.ToLower(out[j].Username) })
@@ -810,7 +839,7 @@ func (d *Directory) LookupUsers(ctx context.Context, baseDN, usernameAttr string
 	for _, u := range unique {
 		names = append(names, u)
 	}
-	users := newFound()
+	users := p.newFound(d.cfg.DirectoryType)
 	err = d.resolveUsernames(ctx, baseDN, p.usernameAttr, names, "", p.attrs, func(e *ldap.Entry) error {
 		if isGroupEntry(e) {
 			return nil
@@ -827,7 +856,7 @@ func (d *Directory) LookupUsers(ctx context.Context, baseDN, usernameAttr string
 			return nil, err
 		}
 	}
-	list, err := p.entries(users, disabled, d.cfg.DirectoryType)
+	list, err := p.entries(users, disabled)
 	if err != nil {
 		return nil, err
 	}
