@@ -20,6 +20,8 @@ type Directory struct {
 
 	adCheck sync.Once // see requireActiveDirectory
 	adErr   error
+
+	memberOfMin int // tests: overrides memberOfMinMembers when > 0
 }
 
 // Open dials, secures (ldaps:// or StartTLS, certificates verified unless

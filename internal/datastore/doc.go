@@ -34,9 +34,13 @@
 //
 // OpenLDAP and generic directories: the group's member and uniqueMember DNs
 // (following Active Directory range retrieval if the server splits them) and
-// memberUid names are read from the group entry. DNs are resolved in batches
-// of one-level searches under each parent DN for (|(rdn1)(rdn2)...) combined
-// with the filter, a few batches in flight; memberUid names with batched
+// memberUid names are read from the group entry. When a group level has many
+// member DNs and the directory maintains the memberOf back-link (OpenLDAP's
+// memberof overlay, 389 DS; checked on one member first), one paged subtree
+// search for (memberOf=<group>) with the filter finds most of them; an entry
+// it returns counts only if the group lists it. The remaining DNs are resolved
+// in batches of one-level searches under each parent DN for (|(rdn1)(rdn2)...)
+// combined with the filter, a few batches in flight; memberUid names with batched
 // (|(uid=a)(uid=b)...) searches under base_dn. Member DNs that do not exist
 // are skipped. Nested groups are expanded breadth-first with cycle detection,
 // failing beyond MaxNestingDepth levels. All values go through

@@ -500,6 +500,13 @@ func (d *Directory) searchExpandedGroup(ctx context.Context, p *plan, users *fou
 		if selector != "" && p.q.Nested {
 			selector = "(|" + p.filter + groupClassFilter + ")"
 		}
+		groupDNs := make([]string, len(level))
+		for i, g := range level {
+			groupDNs[i] = g.dn
+		}
+		if inBase, err = d.resolveByMemberOf(ctx, p, groupDNs, inBase, selector, keep(true)); err != nil {
+			return err
+		}
 		if err := d.resolveDNs(ctx, inBase, selector, p.attrs, keep(true)); err != nil {
 			return err
 		}
