@@ -7,6 +7,7 @@ import (
 	"log"
 	"os"
 	runtimedebug "runtime/debug"
+	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 
@@ -27,6 +28,12 @@ func main() {
 		runtimedebug.SetMemoryLimit(256 << 20)
 	}
 
+	if !debug {
+		if level, ok := frameworkLogLevel(os.Getenv); ok {
+			_ = os.Setenv(frameworkLogEnv, level)
+		}
+	}
+
 	opts := providerserver.ServeOpts{
 		Address: "registry.terraform.io/pingid-provisioner/pingid",
 		Debug:   debug,
@@ -34,5 +41,35 @@ func main() {
 	log.SetFlags(0)
 	if err := providerserver.Serve(context.Background(), provider.New(version), opts); err != nil {
 		log.Fatal(err.Error())
+	}
+}
+
+// frameworkLogEnv sets the level of terraform-plugin-framework's own log lines.
+const frameworkLogEnv = "TF_LOG_SDK_FRAMEWORK"
+
+// frameworkLogLevel returns the level for the framework's log lines when Terraform would drop
+// the finer ones anyway (TF_LOG_PROVIDER, else TF_LOG, unset = no provider logs), and false to
+// leave the framework's default (everything) alone: when the user set TF_LOG_SDK_FRAMEWORK,
+// asked for TRACE or JSON, or gave a level this function does not know.
+//
+// Why: with its default level the framework (v1.19.0) builds a trace line for every element
+// of every map it transforms, and each one looks up its logger through a context chain that
+// grows by one link per element, which is O(N²) in the users map: at 50 000 users most of a
+// no-change plan's provider CPU. Terraform discards those lines unless TF_LOG asks for them.
+func frameworkLogLevel(getenv func(string) string) (string, bool) {
+	if getenv(frameworkLogEnv) != "" {
+		return "", false
+	}
+	level := getenv("TF_LOG_PROVIDER")
+	if level == "" {
+		level = getenv("TF_LOG")
+	}
+	switch strings.ToUpper(strings.TrimSpace(level)) {
+	case "":
+		return "off", true
+	case "OFF", "ERROR", "WARN", "INFO", "DEBUG":
+		return strings.ToLower(strings.TrimSpace(level)), true
+	default: // TRACE, JSON (trace as JSON) and values Terraform treats as TRACE
+		return "", false
 	}
 }
