@@ -538,6 +538,13 @@ func TestSearchLimitsFailTheRead(t *testing.T) {
 	if err != nil || len(got) != n {
 		t.Fatalf("group of %d in page-sized batches: %d entries, err = %v; want all of them", n, len(got), err)
 	}
+	// The memberOf back-link search is one search and stops at 15; the batches find the rest.
+	viaMemberOf := openT(t, cfg2)
+	viaMemberOf.memberOfMin = 1
+	got, err = viaMemberOf.Search(ctx, Query{BaseDN: people, GroupDN: "cn=thirty," + groups})
+	if err != nil || len(got) != n {
+		t.Fatalf("group of %d through memberOf, then batches: %d entries, err = %v; want all of them", n, len(got), err)
+	}
 }
 
 func TestSearchReferrals(t *testing.T) {

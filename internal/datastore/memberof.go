@@ -2,6 +2,7 @@ package datastore
 
 import (
 	"context"
+	"errors"
 	"strings"
 
 	"github.com/go-ldap/ldap/v3"
@@ -57,6 +58,11 @@ func (d *Directory) resolveByMemberOf(ctx context.Context, p *plan, groupDNs []s
 			delete(pending, key)
 			return fn(e, dn, key)
 		})
+		if isServerLimit(err) {
+			// A directory may cap a search's total (OpenLDAP size.prtotal) where the page-sized
+			// batches each stay below it: what was found stands, the batches do the rest.
+			break
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -101,4 +107,17 @@ func memberOfAny(groupDNs []string) string {
 	}
 	b.WriteString(")")
 	return b.String()
+}
+
+// isServerLimit reports a search the server ended for one of its limits.
+func isServerLimit(err error) bool {
+	var de *Error
+	if !errors.As(err, &de) {
+		return false
+	}
+	switch de.Code {
+	case ldap.LDAPResultSizeLimitExceeded, ldap.LDAPResultTimeLimitExceeded, ldap.LDAPResultAdminLimitExceeded:
+		return true
+	}
+	return false
 }
