@@ -230,6 +230,23 @@ func TestReportNamesEveryPhaseAndTarget(t *testing.T) {
 	}
 }
 
+func TestReportShowsTheGoLDAPFloor(t *testing.T) {
+	r := fakeReport(30*time.Second, 150*time.Second, 200<<10, 20000, 300*time.Millisecond, 60*time.Millisecond, 70*time.Second)
+	r.size(10000).GoLDAPFloor = timed{Median: 180 * time.Millisecond, Min: 170 * time.Millisecond, Runs: 3, Entries: 10000}
+	var b strings.Builder
+	if err := r.write(&b); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"go-ldap's bare paged search of the same query 0.18s (×3.00)", // in the target's row
+		"go-ldap floor / ldapsearch = **3.00**; datastore read / go-ldap floor = **1.67**",
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+}
+
 func TestWrapperRecordsTheProviderPIDAndExportsItsEnvironment(t *testing.T) {
 	dir := t.TempDir()
 	out := filepath.Join(dir, "seen")

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-ldap/ldap/v3"
+
 	"github.com/pingid-provisioner/terraform-provider-pingid/internal/datastore"
 	"github.com/pingid-provisioner/terraform-provider-pingid/internal/testutil/slapd"
 )
@@ -122,6 +124,28 @@ func countDNLines(r io.Reader) (int, error) {
 		}
 	}
 	return n, sc.Err()
+}
+
+// goLDAPFloorTime runs exactly ldapsearch's query (same filter, attributes and page size) with
+// go-ldap's own SearchWithPaging and nothing else: the Go client's floor, which bounds how close
+// any go-ldap reader, the provider's included, can get to the C client.
+func (d *directory) goLDAPFloorTime(ctx context.Context, groupDN string) (time.Duration, int, error) {
+	start := time.Now()
+	conn, err := d.srv.Conn(ctx)
+	if err != nil {
+		return 0, 0, fmt.Errorf("go-ldap connect: %w", err)
+	}
+	defer func() { _ = conn.Close() }()
+	if err := conn.Bind(d.srv.ReaderDN, d.srv.ReaderPassword); err != nil {
+		return 0, 0, fmt.Errorf("go-ldap bind: %w", err)
+	}
+	req := ldap.NewSearchRequest(d.peopleDN, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false,
+		fmt.Sprintf("(memberOf=%s)", ldap.EscapeFilter(groupDN)), anchorAttrs, nil)
+	res, err := conn.SearchWithPaging(req, ldapPageSize)
+	if err != nil {
+		return 0, 0, fmt.Errorf("go-ldap paged search: %w", err)
+	}
+	return time.Since(start), len(res.Entries), nil
 }
 
 // datastoreReadTime does what the provider's refresh does to read the source location:

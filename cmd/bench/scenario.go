@@ -42,6 +42,7 @@ type sizeResult struct {
 	Changed       int
 	LDAPSearch    timed // (e) anchor
 	DatastoreRead timed // provider's read of the same group, in process
+	GoLDAPFloor   timed // go-ldap's bare paged search of ldapsearch's query, in process
 	Comparisons   []comparison
 	Problems      []string // results that contradict what the phase should do
 }
@@ -144,7 +145,7 @@ func (b *bench) runSize(ctx context.Context, n int, compareSizes []int, compareZ
 	}
 
 	// (e): the LDAP anchor and the provider's own read of the same group.
-	logf("N=%d: timing ldapsearch and the datastore read (%d runs each)", n, b.cfg.ldapRuns)
+	logf("N=%d: timing ldapsearch, go-ldap's paged search and the datastore read (%d runs each)", n, b.cfg.ldapRuns)
 	if res.LDAPSearch, err = repeatTiming(b.cfg.ldapRuns, n, func() (time.Duration, int, error) {
 		return ldapDir.ldapsearchTime(ctx, groupDN)
 	}); err != nil {
@@ -155,7 +156,13 @@ func (b *bench) runSize(ctx context.Context, n int, compareSizes []int, compareZ
 	}); err != nil {
 		return res, fmt.Errorf("%d users, datastore read: %w", n, err)
 	}
-	logf("N=%d: ldapsearch %s, datastore read %s (medians)", n, secs(res.LDAPSearch.Median), secs(res.DatastoreRead.Median))
+	if res.GoLDAPFloor, err = repeatTiming(b.cfg.ldapRuns, n, func() (time.Duration, int, error) {
+		return ldapDir.goLDAPFloorTime(ctx, groupDN)
+	}); err != nil {
+		return res, fmt.Errorf("%d users, go-ldap paged search: %w", n, err)
+	}
+	logf("N=%d: ldapsearch %s, go-ldap paged search %s, datastore read %s (medians)", n,
+		secs(res.LDAPSearch.Median), secs(res.GoLDAPFloor.Median), secs(res.DatastoreRead.Median))
 
 	// (d): for_each against the connection on the same groups, each from an empty PingID.
 	latencies := []time.Duration{b.cfg.latency}
