@@ -36,6 +36,12 @@ func BenchmarkConnectionProtocol(b *testing.B) {
 	if _, err := slapd.Binary("slapd"); err != nil {
 		b.Skip(err)
 	}
+	// The provider binary turns the framework's own log lines off when Terraform would drop them
+	// (main.go, frameworkLogLevel: TF_LOG unset); do the same unless the caller chose a level,
+	// e.g. TF_LOG_SDK_FRAMEWORK=trace to profile the framework's default.
+	if os.Getenv("TF_LOG_SDK_FRAMEWORK") == "" {
+		b.Setenv("TF_LOG_SDK_FRAMEWORK", "off")
+	}
 	sizes := []int{1000, 10000}
 	if env := os.Getenv("BENCH_PROTOCOL_SIZES"); env != "" {
 		var err error
