@@ -64,11 +64,12 @@ func frameworkLogLevel(getenv func(string) string) (string, bool) {
 	if level == "" {
 		level = getenv("TF_LOG")
 	}
-	switch strings.ToUpper(strings.TrimSpace(level)) {
+	level = strings.ToLower(strings.TrimSpace(level))
+	switch level {
 	case "":
 		return "off", true
-	case "OFF", "ERROR", "WARN", "INFO", "DEBUG":
-		return strings.ToLower(strings.TrimSpace(level)), true
+	case "off", "error", "warn", "info", "debug":
+		return level, true
 	default: // TRACE, JSON (trace as JSON) and values Terraform treats as TRACE
 		return "", false
 	}

@@ -32,30 +32,15 @@ func (d *Directory) resolveByMemberOf(ctx context.Context, p *plan, groupDNs []s
 	if len(refs) < d.memberOfMinMembers() || len(groupDNs) == 0 || !d.maintainsMemberOf(ctx, refs[0], groupDNs) {
 		return refs, nil
 	}
-	pending := make(map[string]dnRef, len(refs))
-	verbatim := make(map[string]string, len(refs)) // raw member value -> key
-	for _, r := range refs {
-		pending[r.key] = r
-		verbatim[r.raw] = r.key
-	}
+	pending := newDNIndex(refs)
 	for start := 0; start < len(groupDNs); start += memberOfGroupsPerSearch {
 		filter := and(memberOfAny(groupDNs[start:min(start+memberOfGroupsPerSearch, len(groupDNs))]), selector)
 		err := d.searchPaged(ctx, p.q.BaseDN, ldap.ScopeWholeSubtree, filter, p.attrs, func(e *ldap.Entry) error {
-			key, ok := verbatim[e.DN]
-			var dn *ldap.DN
-			if ok {
-				dn = pending[key].dn
-			} else {
-				parsed, err := parseEntryDN(e)
-				if err != nil {
-					return err
-				}
-				dn, key = parsed, normDN(parsed)
+			dn, key, wanted, err := pending.match(e)
+			if err != nil || !wanted {
+				return err // not wanted: not (or no longer) a member by the group's own values, or already resolved
 			}
-			if _, want := pending[key]; !want {
-				return nil // not (or no longer) a member by the group's own values, or already resolved
-			}
-			delete(pending, key)
+			delete(pending.wanted, key)
 			return fn(e, dn, key)
 		})
 		if isServerLimit(err) {
@@ -67,9 +52,9 @@ func (d *Directory) resolveByMemberOf(ctx context.Context, p *plan, groupDNs []s
 			return nil, err
 		}
 	}
-	rest := make([]dnRef, 0, len(pending))
+	rest := make([]dnRef, 0, len(pending.wanted))
 	for _, r := range refs {
-		if _, ok := pending[r.key]; ok {
+		if pending.wanted[r.key] {
 			rest = append(rest, r)
 		}
 	}

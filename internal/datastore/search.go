@@ -628,12 +628,40 @@ type resolvedEntry struct {
 	key   string
 }
 
+// dnIndex tells which of a set of DNs a returned entry is.
+type dnIndex struct {
+	verbatim map[string]dnRef // by the DN as written
+	wanted   map[string]bool  // normalized keys still wanted
+}
+
+func newDNIndex(refs []dnRef) dnIndex {
+	x := dnIndex{verbatim: make(map[string]dnRef, len(refs)), wanted: make(map[string]bool, len(refs))}
+	for _, r := range refs {
+		x.wanted[r.key] = true
+		if r.raw != "" {
+			x.verbatim[r.raw] = r
+		}
+	}
+	return x
+}
+
+// match returns the entry's parsed DN and key, and whether the key is still wanted.
+// Servers usually return the DN exactly as the member value has it: that is matched
+// first, without re-parsing.
+func (x dnIndex) match(e *ldap.Entry) (*ldap.DN, string, bool, error) {
+	if r, ok := x.verbatim[e.DN]; ok {
+		return r.dn, r.key, x.wanted[r.key], nil
+	}
+	dn, err := parseEntryDN(e)
+	if err != nil {
+		return nil, "", false, err
+	}
+	key := normDN(dn)
+	return dn, key, x.wanted[key], nil
+}
+
 // resolveBatch runs one one-level search under parent for the RDNs of refs.
 func (d *Directory) resolveBatch(ctx context.Context, parent string, refs []dnRef, selector string, attrs []string) ([]resolvedEntry, error) {
-	want := make(map[string]bool, len(refs))
-	// Servers usually return the DN exactly as the member value has it:
-	// match that first and skip re-parsing.
-	verbatim := make(map[string]dnRef, len(refs))
 	var terms strings.Builder
 	for _, r := range refs {
 		term, err := rdnFilter(r.dn.RDNs[0])
@@ -641,24 +669,17 @@ func (d *Directory) resolveBatch(ctx context.Context, parent string, refs []dnRe
 			return nil, err
 		}
 		terms.WriteString(term)
-		want[r.key] = true
-		if r.raw != "" {
-			verbatim[r.raw] = r
-		}
 	}
+	index := newDNIndex(refs)
 	var found []resolvedEntry
 	filter := and("(|"+terms.String()+")", selector)
 	err := d.searchPaged(ctx, parent, ldap.ScopeSingleLevel, filter, attrs, func(e *ldap.Entry) error {
 		e = detach(e)
-		if r, ok := verbatim[e.DN]; ok {
-			found = append(found, resolvedEntry{e, r.dn, r.key})
-			return nil
-		}
-		dn, err := parseEntryDN(e)
+		dn, key, wanted, err := index.match(e)
 		if err != nil {
 			return err
 		}
-		if key := normDN(dn); want[key] {
+		if wanted {
 			found = append(found, resolvedEntry{e, dn, key})
 		}
 		return nil
