@@ -19,7 +19,6 @@ import (
 type pingidAPI struct {
 	srv        *emulator.Server
 	httpServer *http.Server
-	latency    time.Duration
 	properties string // pingid.properties pointing at the emulator
 }
 
@@ -35,7 +34,6 @@ func startPingIDAPI(dir string, latency time.Duration) (*pingidAPI, error) {
 	api := &pingidAPI{
 		srv:        srv,
 		httpServer: &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second},
-		latency:    latency,
 		properties: filepath.Join(dir, "pingid.properties"),
 	}
 	base := "http://" + ln.Addr().String()
@@ -48,15 +46,15 @@ func startPingIDAPI(dir string, latency time.Duration) (*pingidAPI, error) {
 			fmt.Fprintln(os.Stderr, "bench: emulator stopped:", err)
 		}
 	}()
-	api.reset()
+	api.reset(latency)
 	return api, nil
 }
 
-// reset forgets every user and counter and re-installs the latency (Reset clears faults).
-func (p *pingidAPI) reset() {
+// reset forgets every user and counter and installs the latency (Reset clears faults).
+func (p *pingidAPI) reset(latency time.Duration) {
 	p.srv.Reset()
-	if p.latency > 0 {
-		p.srv.SetFault("*", emulator.Fault{Latency: p.latency})
+	if latency > 0 {
+		p.srv.SetFault("*", emulator.Fault{Latency: latency})
 	}
 }
 

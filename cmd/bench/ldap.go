@@ -29,6 +29,7 @@ type directory struct {
 	peopleDN  string
 	loadTime  time.Duration // slapadd of the users + start
 	groupTime map[string]time.Duration
+	groupDNs  map[string]string // by cn, for groups already added
 }
 
 // startDirectory slapadds n users offline (fast) and starts slapd; groups are added online
@@ -44,17 +45,23 @@ func startDirectory(ctx context.Context, dir string, n int) (*directory, error) 
 		return nil, fmt.Errorf("start slapd with %d users: %w", n, err)
 	}
 	return &directory{
-		srv: srv, peopleDN: "ou=people," + srv.Suffix, loadTime: time.Since(start), groupTime: map[string]time.Duration{},
+		srv: srv, peopleDN: "ou=people," + srv.Suffix, loadTime: time.Since(start),
+		groupTime: map[string]time.Duration{}, groupDNs: map[string]string{},
 	}, nil
 }
 
+// addGroup adds group cn with the first members users, or returns its DN if it was added before.
 func (d *directory) addGroup(ctx context.Context, cn string, members int) (string, error) {
+	if dn, ok := d.groupDNs[cn]; ok {
+		return dn, nil
+	}
 	start := time.Now()
 	dn, err := d.srv.AddGeneratedGroup(ctx, cn, userPrefix, members)
 	if err != nil {
 		return "", fmt.Errorf("add group %s with %d members: %w", cn, members, err)
 	}
 	d.groupTime[cn] = time.Since(start)
+	d.groupDNs[cn] = dn
 	return dn, nil
 }
 

@@ -27,6 +27,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/pingid-provisioner/terraform-provider-pingid/internal/testutil/slapd"
 )
 
 const expectedTerraform = "Terraform v1.5.7"
@@ -321,10 +323,7 @@ func describeMachine(ctx context.Context, root, tfVersion string) machine {
 		m.Kernel = strings.TrimSpace(string(data))
 	}
 	m.Slapd = "slapd (version unknown)"
-	if bin, err := exec.LookPath("slapd"); err == nil || fileExists("/usr/sbin/slapd") {
-		if bin == "" {
-			bin = "/usr/sbin/slapd"
-		}
+	if bin, err := slapd.Binary("slapd"); err == nil {
 		// slapd -VV prints "@(#) $OpenLDAP: slapd 2.5.13+dfsg-5 (...)" on stderr and exits.
 		out, _ := exec.CommandContext(ctx, bin, "-VV").CombinedOutput()
 		for _, line := range strings.Split(string(out), "\n") {
@@ -345,9 +344,4 @@ func describeMachine(ctx context.Context, root, tfVersion string) machine {
 		}
 	}
 	return m
-}
-
-func fileExists(p string) bool {
-	_, err := os.Stat(p)
-	return err == nil
 }

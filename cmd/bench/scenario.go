@@ -183,7 +183,6 @@ func (b *bench) runSize(ctx context.Context, n int, compareSizes []int, compareZ
 			}
 		}
 	}
-	api.latency = b.cfg.latency
 	return res, nil
 }
 
@@ -191,21 +190,14 @@ func (b *bench) compare(ctx context.Context, run func(string, string, []int, ...
 	ldapDir *directory, dir string, res *sizeResult, size int, latency time.Duration,
 ) (*comparison, error) {
 	c := &comparison{Size: size, Latency: latency, HostN: res.N}
-	groupDN := fmt.Sprintf("cn=%s,ou=groups,%s", mainGroupCN, ldapDir.srv.Suffix)
+	cn := mainGroupCN
 	if size != res.N {
-		cn := fmt.Sprintf("cmp%d", size)
-		dn, ok := "", false
-		if _, ok = ldapDir.groupTime[cn]; ok {
-			dn = fmt.Sprintf("cn=%s,ou=groups,%s", cn, ldapDir.srv.Suffix)
-		} else {
-			var err error
-			if dn, err = ldapDir.addGroup(ctx, cn, size); err != nil {
-				return nil, err
-			}
-		}
-		groupDN = dn
+		cn = fmt.Sprintf("cmp%d", size)
 	}
-	api.latency = latency
+	groupDN, err := ldapDir.addGroup(ctx, cn, size)
+	if err != nil {
+		return nil, err
+	}
 	tag := fmt.Sprintf("%d-%dms", size, latency.Milliseconds())
 	provider := b.providerBlock(api, ldapDir)
 
@@ -223,7 +215,7 @@ func (b *bench) compare(ctx context.Context, run func(string, string, []int, ...
 			c.ReusedMainN = true
 			continue
 		}
-		api.reset()
+		api.reset(latency)
 		tfDir := filepath.Join(dir, v.name+"-"+tag)
 		if err := writeConfig(tfDir, provider, v.block); err != nil {
 			return c, err
