@@ -57,6 +57,7 @@ type Server struct {
 	CACertPEM     []byte // issued the DC's certificate (SANs: dc1.<realm>, localhost, 127.0.0.1)
 
 	configFile string
+	toolBin    string // samba-tool as found by lookPath (PATH, /usr/sbin or /usr/bin)
 	cmd        *exec.Cmd
 	exited     chan struct{}
 	log        *bytes.Buffer
@@ -99,15 +100,18 @@ func Start(ctx context.Context, dir string, opts Options) (*Server, error) {
 	if opts.AdminPassword == "" {
 		opts.AdminPassword = DefaultAdminPassword
 	}
-	for _, bin := range []string{"samba", "samba-tool"} {
-		if _, err := lookPath(bin); err != nil {
-			return nil, err
-		}
+	sambaBin, err := lookPath("samba")
+	if err != nil {
+		return nil, err
+	}
+	toolBin, err := lookPath("samba-tool")
+	if err != nil {
+		return nil, err
 	}
 	if entries, err := os.ReadDir(dir); err == nil && len(entries) > 0 {
 		return nil, fmt.Errorf("state dir %s is not empty", dir)
 	}
-	dir, err := filepath.Abs(dir)
+	dir, err = filepath.Abs(dir)
 	if err != nil {
 		return nil, fmt.Errorf("state dir: %w", err)
 	}
@@ -133,11 +137,12 @@ func Start(ctx context.Context, dir string, opts Options) (*Server, error) {
 		Realm:         opts.Realm,
 		Dir:           dir,
 		configFile:    filepath.Join(dir, "etc", "smb.conf"),
+		toolBin:       toolBin,
 		log:           &bytes.Buffer{},
 	}
 	s.AdminDN = "CN=Administrator,CN=Users," + s.BaseDN
 
-	provision := exec.CommandContext(ctx, "samba-tool", "domain", "provision",
+	provision := exec.CommandContext(ctx, toolBin, "domain", "provision",
 		"--targetdir="+dir, "--realm="+opts.Realm, "--domain="+opts.Domain,
 		"--server-role=dc", "--dns-backend=NONE", "--use-rfc2307",
 		"--adminpass="+opts.AdminPassword, "--host-ip=127.0.0.1", "--host-name=dc1",
@@ -162,7 +167,7 @@ func Start(ctx context.Context, dir string, opts Options) (*Server, error) {
 		return nil, err
 	}
 
-	s.cmd = exec.Command("samba", "--foreground", "--no-process-group", "-s", s.configFile)
+	s.cmd = exec.Command(sambaBin, "--foreground", "--no-process-group", "-s", s.configFile)
 	s.cmd.Stdout = s.logWriter()
 	s.cmd.Stderr = s.logWriter()
 	if err := s.cmd.Start(); err != nil {
@@ -283,7 +288,7 @@ func (s *Server) Stop() error {
 // Tool(ctx, "user", "disable", "bob").
 func (s *Server) Tool(ctx context.Context, args ...string) (string, error) {
 	// samba-tool wants --configfile after the subcommand.
-	cmd := exec.CommandContext(ctx, "samba-tool", append(args, "--configfile="+s.configFile)...)
+	cmd := exec.CommandContext(ctx, s.toolBin, append(args, "--configfile="+s.configFile)...)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return string(out), fmt.Errorf("samba-tool %s: %w: %s", strings.Join(args, " "), err, tail(out))
