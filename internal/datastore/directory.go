@@ -146,12 +146,7 @@ func (d *Directory) searchPaged(ctx context.Context, base string, scope int, fil
 	req := ldap.NewSearchRequest(base, scope, ldap.NeverDerefAliases, 0, d.timeLimit(), false,
 		filter, attrs, []ldap.Control{paging})
 	for {
-		var res *ldap.SearchResult
-		err := d.withContext(ctx, func() error {
-			var err error
-			res, err = d.conn.Search(req)
-			return err
-		})
+		res, err := d.search(ctx, req)
 		if err != nil {
 			return newError(OpSearch, base, fmt.Errorf("filter %s: %w", abbreviate(filter), err))
 		}
@@ -174,16 +169,22 @@ func (d *Directory) searchPaged(ctx context.Context, base string, scope int, fil
 	}
 }
 
-// readEntry reads one entry by DN. A missing entry is ErrNoSuchEntry.
-func (d *Directory) readEntry(ctx context.Context, dn string, attrs []string) (*ldap.Entry, error) {
-	req := ldap.NewSearchRequest(dn, ldap.ScopeBaseObject, ldap.NeverDerefAliases, 0, d.timeLimit(), false,
-		"(objectClass=*)", attrs, nil)
+// search runs one search request, bounded by ctx.
+func (d *Directory) search(ctx context.Context, req *ldap.SearchRequest) (*ldap.SearchResult, error) {
 	var res *ldap.SearchResult
 	err := d.withContext(ctx, func() error {
 		var err error
 		res, err = d.conn.Search(req)
 		return err
 	})
+	return res, err
+}
+
+// readEntry reads one entry by DN. A missing entry is ErrNoSuchEntry.
+func (d *Directory) readEntry(ctx context.Context, dn string, attrs []string) (*ldap.Entry, error) {
+	req := ldap.NewSearchRequest(dn, ldap.ScopeBaseObject, ldap.NeverDerefAliases, 0, d.timeLimit(), false,
+		"(objectClass=*)", attrs, nil)
+	res, err := d.search(ctx, req)
 	if ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject) {
 		return nil, &Error{Op: OpSearch, Target: dn, Code: ldap.LDAPResultNoSuchObject,
 			Err: fmt.Errorf("%w (or it is not visible to the bind account): %w", ErrNoSuchEntry, err)}

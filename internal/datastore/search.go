@@ -500,11 +500,7 @@ func (d *Directory) searchExpandedGroup(ctx context.Context, p *plan, users *fou
 		if selector != "" && p.q.Nested {
 			selector = "(|" + p.filter + groupClassFilter + ")"
 		}
-		groupDNs := make([]string, len(level))
-		for i, g := range level {
-			groupDNs[i] = g.dn
-		}
-		if inBase, err = d.resolveByMemberOf(ctx, p, groupDNs, inBase, selector, keep(true)); err != nil {
+		if inBase, err = d.resolveByMemberOf(ctx, p, level, inBase, selector, keep(true)); err != nil {
 			return err
 		}
 		if err := d.resolveDNs(ctx, inBase, selector, p.attrs, keep(true)); err != nil {
@@ -534,12 +530,7 @@ func (d *Directory) searchExpandedGroup(ctx context.Context, p *plan, users *fou
 		for _, n := range names {
 			list = append(list, n)
 		}
-		err := d.resolveUsernames(ctx, p.q.BaseDN, p.usernameAttr, list, p.filter, p.attrs, func(e *ldap.Entry) error {
-			if isGroupEntry(e) {
-				return nil
-			}
-			return users.add(e)
-		})
+		err := d.resolveUsernames(ctx, p.q.BaseDN, p.usernameAttr, list, p.filter, p.attrs, collectUsers(users))
 		if err != nil {
 			return err
 		}
@@ -868,12 +859,7 @@ func (d *Directory) LookupUsers(ctx context.Context, baseDN, usernameAttr string
 		names = append(names, u)
 	}
 	users := p.newFound(d.cfg.DirectoryType)
-	err = d.resolveUsernames(ctx, baseDN, p.usernameAttr, names, "", p.attrs, func(e *ldap.Entry) error {
-		if isGroupEntry(e) {
-			return nil
-		}
-		return users.add(e)
-	})
+	err = d.resolveUsernames(ctx, baseDN, p.usernameAttr, names, "", p.attrs, collectUsers(users))
 	if err != nil {
 		return nil, err
 	}
