@@ -9,6 +9,7 @@ import (
 	"fmt"
 
 	"github.com/pingid-provisioner/terraform-provider-pingid/internal/pingid"
+	"github.com/pingid-provisioner/terraform-provider-pingid/internal/sync"
 )
 
 // Client is the part of the PingID client the executor needs; *pingid.Client implements it.
@@ -73,8 +74,9 @@ func Remove(ctx context.Context, c Client, username, action string) error {
 	return Disable(ctx, c, username)
 }
 
-// Remove-user actions, as in the PingID Provisioner's "Remove User Action".
+// Remove-user actions, as in the PingID Provisioner's "Remove User Action": the planner's
+// values, as strings for schemas.
 const (
-	RemoveDisable = "disable"
-	RemoveDelete  = "delete"
+	RemoveDisable = string(sync.RemoveDisable)
+	RemoveDelete  = string(sync.RemoveDelete)
 )

@@ -97,7 +97,7 @@ func add(ctx context.Context, c Client, a sync.Action, opts Options, mayLink boo
 		return err
 	}
 	f := fields(e, opts)
-	nu := pingid.NewUser{UserName: a.Username, Role: "REGULAR"}
+	nu := pingid.NewUser{UserName: a.Username, Role: pingid.RoleRegular}
 	if f.Email != nil {
 		nu.Email = *f.Email
 	}
