@@ -159,9 +159,6 @@ func (d *DatastoreGroupDataSource) Read(ctx context.Context, req datasource.Read
 		Attributes:        extra,
 		DisabledFilter:    m.DisabledFilter.ValueString(),
 	}
-	if q.UsernameAttribute == "" {
-		q.UsernameAttribute = datastore.DefaultUsernameAttribute(cfg.DirectoryType)
-	}
 	entries, err := readDirectory(ctx, *cfg, q)
 	if err != nil {
 		addSourceError(&resp.Diagnostics, "Unable to read the datastore", err, q, path.Root("base_dn"), path.Root("group_dn"), "")

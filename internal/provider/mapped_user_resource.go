@@ -50,8 +50,6 @@ type mappedUserModel struct {
 	Role             types.String `tfsdk:"role"`
 }
 
-const roleAdmin = "ADMIN"
-
 func (r *MappedUserResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
 	resp.TypeName = req.ProviderTypeName + "_mapped_user"
 }
@@ -160,7 +158,7 @@ func (r *MappedUserResource) refuseAdminTakeover(ctx context.Context, req resour
 	case errors.Is(err, pingid.ErrUserNotFound):
 	case err != nil:
 		resp.Diagnostics.AddError("Unable to look up PingID user", err.Error())
-	case u.Role == roleAdmin:
+	case u.Role == pingid.RoleAdmin:
 		resp.Diagnostics.AddAttributeError(path.Root("username"), "Refusing to manage a PingID administrator",
 			fmt.Sprintf("PingID user %q has the ADMIN role. Set allow_admin = true to let Terraform manage it.", u.UserName))
 	}
@@ -169,7 +167,7 @@ func (r *MappedUserResource) refuseAdminTakeover(ctx context.Context, req resour
 func (r *MappedUserResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
 	var plan mappedUserModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	if resp.Diagnostics.HasError() || !r.configured(&resp.Diagnostics) {
+	if resp.Diagnostics.HasError() || !requireConfigured(r.client != nil, &resp.Diagnostics) {
 		return
 	}
 	username := plan.Username.ValueString()
@@ -184,34 +182,32 @@ func (r *MappedUserResource) Create(ctx context.Context, req resource.CreateRequ
 		return
 	}
 
+	var current *pingid.User // the user as PingID returned it after the link or the create
 	if existing != nil {
-		if existing.Role == roleAdmin && !plan.AllowAdmin.ValueBool() {
+		if existing.Role == pingid.RoleAdmin && !plan.AllowAdmin.ValueBool() {
 			resp.Diagnostics.AddAttributeError(path.Root("username"), "Refusing to manage a PingID administrator",
 				fmt.Sprintf("PingID user %q has the ADMIN role. Set allow_admin = true to let Terraform manage it.", existing.UserName))
 			return
 		}
 		tflog.Info(ctx, "linking existing PingID user", map[string]any{"username": existing.UserName, "action": "link"})
-		if _, _, err := r.client.UpdateUser(ctx, existing.UserName, fields); err != nil {
+		if current, _, err = r.client.UpdateUser(ctx, existing.UserName, fields); err != nil {
 			resp.Diagnostics.AddError("Unable to link existing PingID user", err.Error())
 			return
 		}
-		username = existing.UserName
 	} else {
 		tflog.Info(ctx, "creating PingID user", map[string]any{"username": username, "action": "create"})
-		created, err := r.client.AddUser(ctx, pingid.NewUser{
+		if current, err = r.client.AddUser(ctx, pingid.NewUser{
 			UserName: username, Email: plan.Email.ValueString(), FirstName: plan.FirstName.ValueString(),
-			LastName: plan.LastName.ValueString(), Role: "REGULAR",
-		})
-		if err != nil {
+			LastName: plan.LastName.ValueString(), Role: pingid.RoleRegular,
+		}); err != nil {
 			resp.Diagnostics.AddError("Unable to create PingID user", err.Error())
 			return
 		}
-		username = created.UserName
 	}
 	// Record the user as soon as it exists, so a failure below leaves it in state (tainted)
 	// instead of orphaned in PingID.
-	plan.ID = types.StringValue(username)
-	if err := r.applyEnabled(ctx, username, plan.Enabled.ValueBool()); err != nil {
+	plan.ID = types.StringValue(current.UserName)
+	if err := r.applyEnabled(ctx, current, plan.Enabled.ValueBool()); err != nil {
 		resp.Diagnostics.AddError("Unable to set PingID user status", err.Error())
 	}
 	r.refresh(ctx, &plan, &resp.Diagnostics)
@@ -221,7 +217,7 @@ func (r *MappedUserResource) Create(ctx context.Context, req resource.CreateRequ
 func (r *MappedUserResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
 	var state mappedUserModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() || !r.configured(&resp.Diagnostics) {
+	if resp.Diagnostics.HasError() || !requireConfigured(r.client != nil, &resp.Diagnostics) {
 		return
 	}
 	u, err := r.client.GetUser(ctx, state.ID.ValueString())
@@ -243,23 +239,24 @@ func (r *MappedUserResource) Update(ctx context.Context, req resource.UpdateRequ
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
 	resp.Diagnostics.Append(req.Config.Get(ctx, &config)...)
-	if resp.Diagnostics.HasError() || !r.configured(&resp.Diagnostics) {
+	if resp.Diagnostics.HasError() || !requireConfigured(r.client != nil, &resp.Diagnostics) {
 		return
 	}
 	username := state.ID.ValueString()
-	if state.Role.ValueString() == roleAdmin && !plan.AllowAdmin.ValueBool() {
+	if state.Role.ValueString() == pingid.RoleAdmin && !plan.AllowAdmin.ValueBool() {
 		resp.Diagnostics.AddAttributeError(path.Root("allow_admin"), "Refusing to change a PingID administrator",
 			fmt.Sprintf("PingID user %q has the ADMIN role. Set allow_admin = true to let Terraform change it.", username))
 		return
 	}
 	// Only attributes set in the configuration are written; edituser replaces the whole
 	// record, so UpdateUser reads, merges and writes every field.
-	if _, _, err := r.client.UpdateUser(ctx, username, mappedFields(config)); err != nil {
+	current, _, err := r.client.UpdateUser(ctx, username, mappedFields(config))
+	if err != nil {
 		resp.Diagnostics.AddError("Unable to update PingID user", err.Error())
 		return
 	}
 	if !plan.Enabled.Equal(state.Enabled) {
-		if err := r.applyEnabled(ctx, username, plan.Enabled.ValueBool()); err != nil {
+		if err := r.applyEnabled(ctx, current, plan.Enabled.ValueBool()); err != nil {
 			resp.Diagnostics.AddError("Unable to set PingID user status", err.Error())
 			return
 		}
@@ -272,11 +269,11 @@ func (r *MappedUserResource) Update(ctx context.Context, req resource.UpdateRequ
 func (r *MappedUserResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
 	var state mappedUserModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() || !r.configured(&resp.Diagnostics) {
+	if resp.Diagnostics.HasError() || !requireConfigured(r.client != nil, &resp.Diagnostics) {
 		return
 	}
 	username := state.ID.ValueString()
-	if state.Role.ValueString() == roleAdmin && !state.AllowAdmin.ValueBool() {
+	if state.Role.ValueString() == pingid.RoleAdmin && !state.AllowAdmin.ValueBool() {
 		resp.Diagnostics.AddError("Refusing to remove a PingID administrator",
 			fmt.Sprintf("PingID user %q has the ADMIN role. Set allow_admin = true and apply before destroying, or remove it from state with terraform state rm.", username))
 		return
@@ -301,26 +298,15 @@ func (r *MappedUserResource) ImportState(ctx context.Context, req resource.Impor
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("allow_admin"), false)...)
 }
 
-func (r *MappedUserResource) configured(diags interface{ AddError(string, string) }) bool {
-	if r.client == nil {
-		diags.AddError("Provider not configured", "The PingID client is missing. Please report this issue to the provider developers.")
-		return false
-	}
-	return true
-}
-
-func (r *MappedUserResource) applyEnabled(ctx context.Context, username string, enabled bool) error {
+// applyEnabled suspends or re-enables u, as PingID just returned it.
+func (r *MappedUserResource) applyEnabled(ctx context.Context, u *pingid.User, enabled bool) error {
 	if enabled {
-		u, err := r.client.GetUser(ctx, username)
-		if err != nil {
-			return err
-		}
-		if u.Status != "SUSPENDED" {
+		if u.Status != pingid.StatusSuspended {
 			return nil
 		}
-		return executor.Enable(ctx, r.client, username)
+		return executor.Enable(ctx, r.client, u.UserName)
 	}
-	return executor.Disable(ctx, r.client, username)
+	return executor.Disable(ctx, r.client, u.UserName)
 }
 
 // refresh reads the user back and fills the values that were unknown in the plan. Planned
@@ -349,7 +335,7 @@ func setFromPingID(m *mappedUserModel, u *pingid.User) {
 	m.Email = optionalString(u.Email)
 	m.FirstName = optionalString(u.FirstName)
 	m.LastName = optionalString(u.LastName)
-	m.Enabled = types.BoolValue(u.Status != "SUSPENDED")
+	m.Enabled = types.BoolValue(u.Status != pingid.StatusSuspended)
 	m.Status = types.StringValue(u.Status)
 	m.Role = types.StringValue(u.Role)
 	if m.Username.IsNull() || m.Username.IsUnknown() || !strings.EqualFold(m.Username.ValueString(), u.UserName) {

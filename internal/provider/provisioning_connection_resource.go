@@ -439,8 +439,7 @@ func (r *ProvisioningConnectionResource) Update(ctx context.Context, req resourc
 // is re-read that could change the outcome. On partial failure plan.Users is set to what was
 // actually done, and the failures are reported, so the next plan shows only the rest.
 func (r *ProvisioningConnectionResource) apply(ctx context.Context, prior map[string]sync.Entry, links map[string]bool, plan *connectionModel, diags *diag.Diagnostics) (partial bool) {
-	if r.data == nil {
-		diags.AddError("Provider not configured", "The PingID client is missing. Please report this issue to the provider developers.")
+	if !requireConfigured(r.data != nil, diags) {
 		return false
 	}
 	planned, err := decodeUsers(plan.Users)
@@ -555,8 +554,7 @@ func (r *ProvisioningConnectionResource) Read(ctx context.Context, req resource.
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	if r.data == nil {
-		resp.Diagnostics.AddError("Provider not configured", "The PingID client is missing. Please report this issue to the provider developers.")
+	if !requireConfigured(r.data != nil, &resp.Diagnostics) {
 		return
 	}
 	prior, err := decodeUsers(state.Users)
@@ -616,7 +614,7 @@ func refreshUsers(ctx context.Context, data *providerData, prior map[string]sync
 			continue
 		}
 		out[name] = sync.Refreshed(e, pingIDUser(u))
-		if u.Role == roleAdmin {
+		if u.Role == sync.RoleAdmin {
 			admins[strings.ToLower(name)] = true
 		}
 	}
@@ -629,8 +627,7 @@ func (r *ProvisioningConnectionResource) Delete(ctx context.Context, req resourc
 	if resp.Diagnostics.HasError() || state.OnDestroy.ValueString() != onDestroyDeprovision {
 		return
 	}
-	if r.data == nil {
-		resp.Diagnostics.AddError("Provider not configured", "The PingID client is missing. Please report this issue to the provider developers.")
+	if !requireConfigured(r.data != nil, &resp.Diagnostics) {
 		return
 	}
 	prior, err := decodeUsers(state.Users)

@@ -124,6 +124,14 @@ func validateSourceSelector(groupDN, filter types.String, at path.Path) diag.Dia
 	return diags
 }
 
+// requireConfigured reports a resource used before Configure gave it the PingID client.
+func requireConfigured(configured bool, diags *diag.Diagnostics) bool {
+	if !configured {
+		diags.AddError("Provider not configured", "The PingID client is missing. Please report this issue to the provider developers.")
+	}
+	return configured
+}
+
 // requireDatastore returns the provider's datastore settings or an error saying how to set them.
 func requireDatastore(data *providerData) (*datastore.Config, diag.Diagnostics) {
 	var diags diag.Diagnostics
