@@ -615,7 +615,7 @@ func refreshUsers(ctx context.Context, data *providerData, prior map[string]sync
 		}
 		out[name] = sync.Refreshed(e, pingIDUser(u))
 		if u.Role == sync.RoleAdmin {
-			admins[strings.ToLower(name)] = true
+			admins[sync.FoldUsername(name)] = true
 		}
 	}
 	return out, admins, nil

@@ -114,30 +114,21 @@ func readSource(ctx context.Context, data *providerData, spec sourceSpec, prior 
 		Admins:      admins,
 	}
 	var invalid []string
-	inScope := make(map[string]bool, len(entries))
 	for _, e := range entries {
 		if err := checkUsername(e.Username); err != nil {
 			invalid = append(invalid, fmt.Sprintf("%s: %s", e.DN, err))
 			continue
 		}
 		snap.InScope = append(snap.InScope, spec.directoryUser(e))
-		inScope[strings.ToLower(e.Username)] = true
 	}
 	if len(invalid) > 0 {
 		return nil, fmt.Errorf("%d directory entries have usernames PingID cannot hold (fix them or narrow the source location): %s",
 			len(invalid), strings.Join(limitList(invalid, 20), "; "))
 	}
 
-	priorLower := make(map[string]bool, len(prior))
-	var left []string
-	for name := range prior {
-		priorLower[strings.ToLower(name)] = true
-		if !inScope[strings.ToLower(name)] {
-			left = append(left, name)
-		}
-	}
+	left, fresh := sync.ScopeDelta(prior, snap.InScope)
 	if len(left) > 0 {
-		found, err := dir.LookupUsers(ctx, spec.Query.BaseDN, spec.UsernameAttr, left, spec.attributes(), spec.Query.DisabledFilter)
+		found, err := dir.LookupUsers(ctx, spec.Query.BaseDN, spec.UsernameAttr, left, spec.Query.Attributes, spec.Query.DisabledFilter)
 		if err != nil {
 			return nil, fmt.Errorf("look up users who left the source location: %w", err)
 		}
@@ -146,18 +137,12 @@ func readSource(ctx context.Context, data *providerData, spec sourceSpec, prior 
 		}
 	}
 
-	var fresh []string
-	for _, u := range snap.InScope {
-		if !priorLower[strings.ToLower(u.Username)] {
-			fresh = append(fresh, u.Username)
-		}
-	}
 	existing, err := lookupPingIDUsers(ctx, data.client, fresh, data.concurrency)
 	if err != nil {
 		return nil, err
 	}
 	for _, u := range existing {
-		snap.Existing[strings.ToLower(u.UserName)] = pingIDUser(u)
+		snap.Existing[sync.FoldUsername(u.UserName)] = pingIDUser(u)
 	}
 	return snap, nil
 }
