@@ -683,23 +683,19 @@ func (r *ProvisioningConnectionResource) ImportState(ctx context.Context, req re
 }
 
 func decodeUsers(m types.Map) (map[string]sync.Entry, error) {
-	out := map[string]sync.Entry{}
 	if m.IsNull() || m.IsUnknown() {
-		return out, nil
+		return map[string]sync.Entry{}, nil
 	}
 	elems := m.Elements() // copies the map once; never call per key
+	values := make(map[string]string, len(elems))
 	for name, v := range elems {
 		s, ok := v.(types.String)
 		if !ok || s.IsNull() || s.IsUnknown() {
 			return nil, fmt.Errorf("user %q has no value", name)
 		}
-		e, err := sync.ParseEntry(s.ValueString())
-		if err != nil {
-			return nil, fmt.Errorf("user %q: %w", name, err)
-		}
-		out[name] = e
+		values[name] = s.ValueString()
 	}
-	return out, nil
+	return sync.ParseUsers(values)
 }
 
 func encodeUsers(users map[string]sync.Entry) (types.Map, diag.Diagnostics) {

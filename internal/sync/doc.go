@@ -58,7 +58,8 @@
 // Provider flow: Read applies Refreshed to each prior entry (users deleted in PingID are
 // dropped); ModifyPlan decodes the state with ParseUsers, asks ScopeDelta which users to look
 // up in the directory (Input.OutOfScope) and in PingID (Input.Existing), calls Plan and stores
-// EncodeUsers(Result.Planned) plus the link set; apply runs Diff and stores the successes.
+// each planned entry's JSON (what EncodeUsers gives) plus the link set; apply runs Diff and
+// stores the successes.
 //
 // At apply, Diff(prior, planned, linkSet) recovers the actions from the two maps alone; it agrees
 // with Plan on every kind and every change (tested as a property over randomized inputs).
