@@ -351,11 +351,9 @@ func (r *ProvisioningConnectionResource) planDestroy(ctx context.Context, req re
 	}
 	admins, d := snapshotAdmins(ctx, req.Private)
 	resp.Diagnostics.Append(d...)
-	actions := destroyActions(prior, state.RemoveUserAction.ValueString(), admins)
-	limit := int(state.MaxDeprovisions.ValueInt64())
-	if limit >= 0 && len(actions) > limit {
-		resp.Diagnostics.AddAttributeError(path.Root("max_deprovisions"), "Too many users would be deprovisioned",
-			(&sync.ThresholdError{Max: limit, Users: actions}).Error())
+	actions, tooMany := destroyActions(state, prior, admins)
+	if tooMany != nil {
+		resp.Diagnostics.AddAttributeError(path.Root("max_deprovisions"), "Too many users would be deprovisioned", tooMany.Error())
 		return
 	}
 	if len(actions) > 0 {
@@ -365,9 +363,10 @@ func (r *ProvisioningConnectionResource) planDestroy(ctx context.Context, req re
 }
 
 // destroyActions lists the users on_destroy = "deprovision" acts on: every managed user for
-// delete, the ones not yet disabled for disable.
-// Users the last refresh found to be PingID administrators are never touched.
-func destroyActions(prior map[string]sync.Entry, removeAction string, admins map[string]bool) []sync.Action {
+// delete, the ones not yet disabled for disable, and the threshold error when they are more
+// than max_deprovisions. Users the last refresh found to be PingID administrators are never touched.
+func destroyActions(state connectionModel, prior map[string]sync.Entry, admins map[string]bool) ([]sync.Action, *sync.ThresholdError) {
+	removeAction := state.RemoveUserAction.ValueString()
 	var actions []sync.Action
 	for name, e := range prior {
 		if admins[sync.FoldUsername(name)] {
@@ -382,7 +381,10 @@ func destroyActions(prior map[string]sync.Entry, removeAction string, admins map
 		}
 	}
 	sort.Slice(actions, func(i, j int) bool { return actions[i].Username < actions[j].Username })
-	return actions
+	if limit := int(state.MaxDeprovisions.ValueInt64()); limit >= 0 && len(actions) > limit {
+		return actions, &sync.ThresholdError{Max: limit, Users: actions}
+	}
+	return actions, nil
 }
 
 // snapshotAdmins returns the administrators recorded by the last refresh.
@@ -649,12 +651,11 @@ func (r *ProvisioningConnectionResource) Delete(ctx context.Context, req resourc
 	}
 	admins, d := snapshotAdmins(ctx, req.Private)
 	resp.Diagnostics.Append(d...)
-	actions := destroyActions(prior, state.RemoveUserAction.ValueString(), admins)
+	actions, tooMany := destroyActions(state, prior, admins)
 	// Checked here too, not only in the destroy plan: Terraform does not plan the destroy
 	// half of a replacement.
-	if limit := int(state.MaxDeprovisions.ValueInt64()); limit >= 0 && len(actions) > limit {
-		resp.Diagnostics.AddError("Too many users would be deprovisioned",
-			(&sync.ThresholdError{Max: limit, Users: actions}).Error())
+	if tooMany != nil {
+		resp.Diagnostics.AddError("Too many users would be deprovisioned", tooMany.Error())
 		return
 	}
 	results := executor.Run(ctx, r.data.client, actions, executor.Options{Concurrency: r.data.concurrency})
