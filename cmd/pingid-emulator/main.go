@@ -18,7 +18,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strconv"
 	"syscall"
 	"time"
@@ -111,7 +110,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		if f.path == "" {
 			continue
 		}
-		if err := writeFileAtomic(f.path, []byte(f.data)); err != nil {
+		if err := emulator.WriteFileAtomic(f.path, []byte(f.data)); err != nil {
 			_ = ln.Close()
 			return err
 		}
@@ -180,28 +179,5 @@ func seedUsers(srv *emulator.Server, path string, stdout io.Writer) error {
 		seeded++
 	}
 	fmt.Fprintf(stdout, "seeded %d of %d users from %s\n", seeded, len(users), path)
-	return nil
-}
-
-// writeFileAtomic writes a private file (0600: the properties hold secrets) via rename, so a
-// script polling for it never reads it half-written.
-func writeFileAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if _, err := tmp.Write(data); err != nil {
-		_ = tmp.Close()
-		_ = os.Remove(tmp.Name())
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		_ = os.Remove(tmp.Name())
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		_ = os.Remove(tmp.Name())
-		return fmt.Errorf("write %s: %w", path, err)
-	}
 	return nil
 }

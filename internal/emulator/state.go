@@ -144,7 +144,7 @@ func (s *Server) persist() error {
 	}
 	buf = append(buf, "\n]}\n"...)
 
-	if err := writeFileAtomic(s.statePath, buf); err != nil {
+	if err := WriteFileAtomic(s.statePath, buf); err != nil {
 		return err
 	}
 	s.savedGeneration = generation
@@ -158,11 +158,12 @@ func (s *Server) persistOrLog() {
 	}
 }
 
-// writeFileAtomic replaces path with data via a temporary file in the same directory and a
+// WriteFileAtomic replaces path with data via a temporary file in the same directory and a
 // rename, so readers (and a crashed emulator) never see a half-written file. No fsync: losing the
 // last writes on power loss is acceptable for a test tenant, slowing every mutation is not.
-// The file is private (0600, from CreateTemp): it holds secrets.
-func writeFileAtomic(path string, data []byte) error {
+// The file is private (0600, from CreateTemp): it holds secrets. cmd/pingid-emulator writes its
+// properties file with it too, so a script polling for that file never reads it half-written.
+func WriteFileAtomic(path string, data []byte) error {
 	dir, base := filepath.Split(path)
 	if dir == "" {
 		dir = "."
