@@ -60,8 +60,7 @@ type Server struct {
 	toolBin    string // samba-tool as found by lookPath (PATH, /usr/sbin or /usr/bin)
 	cmd        *exec.Cmd
 	exited     chan struct{}
-	log        *bytes.Buffer
-	logMu      sync.Mutex
+	log        *slapd.LogBuffer
 	stopOnce   sync.Once
 	stopErr    error
 }
@@ -138,7 +137,7 @@ func Start(ctx context.Context, dir string, opts Options) (*Server, error) {
 		Dir:           dir,
 		configFile:    filepath.Join(dir, "etc", "smb.conf"),
 		toolBin:       toolBin,
-		log:           &bytes.Buffer{},
+		log:           &slapd.LogBuffer{},
 	}
 	s.AdminDN = "CN=Administrator,CN=Users," + s.BaseDN
 
@@ -168,8 +167,8 @@ func Start(ctx context.Context, dir string, opts Options) (*Server, error) {
 	}
 
 	s.cmd = exec.Command(sambaBin, "--foreground", "--no-process-group", "-s", s.configFile)
-	s.cmd.Stdout = s.logWriter()
-	s.cmd.Stderr = s.logWriter()
+	s.cmd.Stdout = s.log
+	s.cmd.Stderr = s.log
 	if err := s.cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start samba: %w", err)
 	}
@@ -320,24 +319,7 @@ func (s *Server) Conn(ctx context.Context) (*ldap.Conn, error) {
 	return conn, nil
 }
 
-type logWriter struct{ s *Server }
-
-func (w logWriter) Write(p []byte) (int, error) {
-	w.s.logMu.Lock()
-	defer w.s.logMu.Unlock()
-	if w.s.log.Len() < 64<<10 {
-		w.s.log.Write(p)
-	}
-	return len(p), nil
-}
-
-func (s *Server) logWriter() logWriter { return logWriter{s} }
-
-func (s *Server) logTail() string {
-	s.logMu.Lock()
-	defer s.logMu.Unlock()
-	return tail(s.log.Bytes())
-}
+func (s *Server) logTail() string { return tail([]byte(s.log.String())) }
 
 func tail(b []byte) string {
 	const limit = 2000

@@ -90,7 +90,7 @@ type Server struct {
 
 	cmd      *exec.Cmd
 	exited   chan struct{}
-	stderr   *lockedBuffer
+	stderr   *LogBuffer
 	stopOnce sync.Once
 	stopErr  error
 }
@@ -263,7 +263,7 @@ func (s *Server) launch(ctx context.Context, slapdBin, confPath string, withTLS 
 	}
 	// -d 0 keeps slapd in the foreground, so the process is ours to stop.
 	cmd := exec.Command(slapdBin, "-f", confPath, "-h", strings.Join(urls, " "), "-d", "0")
-	stderr := &lockedBuffer{}
+	stderr := &LogBuffer{}
 	cmd.Stdout = stderr
 	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
@@ -390,21 +390,23 @@ func ssha(password string) string {
 	return "{SSHA}" + base64.StdEncoding.EncodeToString(append(h.Sum(nil), salt...))
 }
 
-type lockedBuffer struct {
+// LogBuffer collects a child process's output for error messages: safe for concurrent
+// writers, and it keeps only the first 64 KiB (start-up diagnostics, not an unbounded log).
+type LogBuffer struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
 }
 
-func (b *lockedBuffer) Write(p []byte) (int, error) {
+func (b *LogBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.buf.Len() > 64<<10 { // keep start-up diagnostics, not an unbounded log
+	if b.buf.Len() > 64<<10 {
 		return len(p), nil
 	}
 	return b.buf.Write(p)
 }
 
-func (b *lockedBuffer) String() string {
+func (b *LogBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
