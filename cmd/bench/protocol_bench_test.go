@@ -20,6 +20,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-log/tfsdklog"
 
 	"github.com/pingid-provisioner/terraform-provider-pingid/internal/provider"
+	"github.com/pingid-provisioner/terraform-provider-pingid/internal/runtimeconfig"
 	"github.com/pingid-provisioner/terraform-provider-pingid/internal/testutil/slapd"
 )
 
@@ -36,11 +37,10 @@ func BenchmarkConnectionProtocol(b *testing.B) {
 	if _, err := slapd.Binary("slapd"); err != nil {
 		b.Skip(err)
 	}
-	// The provider binary turns the framework's own log lines off when Terraform would drop them
-	// (main.go, frameworkLogLevel: TF_LOG unset); do the same unless the caller chose a level,
-	// e.g. TF_LOG_SDK_FRAMEWORK=trace to profile the framework's default.
-	if os.Getenv("TF_LOG_SDK_FRAMEWORK") == "" {
-		b.Setenv("TF_LOG_SDK_FRAMEWORK", "off")
+	// The framework's log level as the provider binary picks it (off without TF_LOG);
+	// TF_LOG_SDK_FRAMEWORK=trace profiles the framework's default.
+	if level, ok := runtimeconfig.FrameworkLogLevel(os.Getenv); ok {
+		b.Setenv(runtimeconfig.FrameworkLogEnv, level)
 	}
 	sizes := []int{1000, 10000}
 	if env := os.Getenv("BENCH_PROTOCOL_SIZES"); env != "" {

@@ -16,9 +16,13 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 
 	"github.com/pingid-provisioner/terraform-provider-pingid/internal/provider"
+	"github.com/pingid-provisioner/terraform-provider-pingid/internal/runtimeconfig"
 )
 
 func main() {
+	// The shipped binary's process settings, so the profiles show what users run.
+	runtimeconfig.SetMemoryLimit()
+	runtimeconfig.SetFrameworkLogLevel()
 	log.SetFlags(0)
 	dir := os.Getenv("BENCH_PPROF_DIR")
 	stop := func() {}

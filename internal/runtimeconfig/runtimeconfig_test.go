@@ -1,4 +1,4 @@
-package main
+package runtimeconfig
 
 import "testing"
 
@@ -20,7 +20,7 @@ func TestFrameworkLogLevel(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, change := frameworkLogLevel(func(k string) string { return tt.env[k] })
+			got, change := FrameworkLogLevel(func(k string) string { return tt.env[k] })
 			if got != tt.want || change != tt.change {
 				t.Fatalf("frameworkLogLevel = %q, %v; want %q, %v", got, change, tt.want, tt.change)
 			}
