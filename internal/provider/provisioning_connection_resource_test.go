@@ -16,7 +16,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/pingid-provisioner/terraform-provider-pingid/internal/emulator"
-	"github.com/pingid-provisioner/terraform-provider-pingid/internal/sync"
+	"github.com/pingid-provisioner/terraform-provider-pingid/internal/reconcile"
 )
 
 const (
@@ -77,8 +77,8 @@ var (
 func (p person) dn() string { return "uid=" + p.uid + "," + testBaseDN }
 
 // entry is p's expected value in the users map.
-func (p person) entry(enabled bool, status string, state sync.SourceState) sync.Entry {
-	return sync.Entry{DN: p.dn(), Email: p.mail, FirstName: p.first, LastName: p.last, Enabled: enabled, Status: status, SourceState: state}
+func (p person) entry(enabled bool, status string, state reconcile.SourceState) reconcile.Entry {
+	return reconcile.Entry{DN: p.dn(), Email: p.mail, FirstName: p.first, LastName: p.last, Enabled: enabled, Status: status, SourceState: state}
 }
 
 // ldif adds p to the directory; extra lines (e.g. a disabled marker) are appended.
@@ -237,12 +237,12 @@ func (e *accEnv) wantWrites(want map[string]int64) func() error {
 }
 
 // planUser asserts a user's planned value in the connection's users map.
-func planUser(name string, e sync.Entry) plancheck.PlanCheck {
+func planUser(name string, e reconcile.Entry) plancheck.PlanCheck {
 	return plancheck.ExpectKnownValue(connAddr, usersKey(name), knownvalue.StringExact(e.JSON()))
 }
 
 // expectUsers asserts the whole planned (or stored) users map.
-func expectUsers(entries map[string]sync.Entry) knownvalue.Check {
+func expectUsers(entries map[string]reconcile.Entry) knownvalue.Check {
 	want := make(map[string]knownvalue.Check, len(entries))
 	for name, e := range entries {
 		want[name] = knownvalue.StringExact(e.JSON())
@@ -320,18 +320,18 @@ func update(checks ...plancheck.PlanCheck) resource.ConfigPlanChecks {
 	return preApply(append([]plancheck.PlanCheck{plancheck.ExpectResourceAction(connAddr, plancheck.ResourceActionUpdate)}, checks...)...)
 }
 
-func modified(e sync.Entry, edit func(*sync.Entry)) sync.Entry {
+func modified(e reconcile.Entry, edit func(*reconcile.Entry)) reconcile.Entry {
 	edit(&e)
 	return e
 }
 
 // initialUsers is what a default connection plans over companyLDIF when PingID is empty.
-func initialUsers() map[string]sync.Entry {
-	return map[string]sync.Entry{
-		"jsmith":    pJSmith.entry(true, stNotActive, sync.SourceInScope),
-		"adoe":      pADoe.entry(true, stNotActive, sync.SourceInScope),
-		"bwayne":    pBWayne.entry(true, stNotActive, sync.SourceInScope),
-		"cdisabled": pCDisabled.entry(false, stNotActive, sync.SourceDisabled),
+func initialUsers() map[string]reconcile.Entry {
+	return map[string]reconcile.Entry{
+		"jsmith":    pJSmith.entry(true, stNotActive, reconcile.SourceInScope),
+		"adoe":      pADoe.entry(true, stNotActive, reconcile.SourceInScope),
+		"bwayne":    pBWayne.entry(true, stNotActive, reconcile.SourceInScope),
+		"cdisabled": pCDisabled.entry(false, stNotActive, reconcile.SourceDisabled),
 	}
 }
 
@@ -350,20 +350,20 @@ func TestAccProvisioningConnection_existingUsersLinked(t *testing.T) {
 	})
 	env.PingID.ResetCalls()
 
-	linked := map[string]sync.Entry{
-		"jsmith": pJSmith.entry(true, stActive, sync.SourceInScope),
-		"mklein": pMKlein.entry(true, stActive, sync.SourceInScope),
+	linked := map[string]reconcile.Entry{
+		"jsmith": pJSmith.entry(true, stActive, reconcile.SourceInScope),
+		"mklein": pMKlein.entry(true, stActive, reconcile.SourceInScope),
 	}
 	for name, e := range initialUsers() {
 		if name != "jsmith" {
 			linked[name] = e
 		}
 	}
-	refreshed := map[string]sync.Entry{}
+	refreshed := map[string]reconcile.Entry{}
 	for name, e := range linked {
 		refreshed[name] = e
 	}
-	refreshed["cdisabled"] = pCDisabled.entry(false, stSuspended, sync.SourceDisabled)
+	refreshed["cdisabled"] = pCDisabled.entry(false, stSuspended, reconcile.SourceDisabled)
 
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
@@ -447,8 +447,8 @@ func TestAccProvisioningConnection_provisioning(t *testing.T) {
 				Config:    env.connectionConfig(""),
 				ConfigPlanChecks: update(
 					expectUsersChanged("dnew", "edis"),
-					planUser("dnew", pDNew.entry(true, stNotActive, sync.SourceInScope)),
-					planUser("edis", pEDis.entry(false, stNotActive, sync.SourceDisabled)),
+					planUser("dnew", pDNew.entry(true, stNotActive, reconcile.SourceInScope)),
+					planUser("edis", pEDis.entry(false, stNotActive, reconcile.SourceDisabled)),
 				),
 				Check: checks(
 					env.wantProfile("dnew", pDNew.mail, "Dan", "New", stNotActive, 0),
@@ -463,7 +463,7 @@ func TestAccProvisioningConnection_provisioning(t *testing.T) {
 				Config:    env.connectionConfig("provision_disabled_users = false"),
 				ConfigPlanChecks: update(
 					expectUsersChanged("gnew"),
-					planUser("gnew", pGNew.entry(true, stNotActive, sync.SourceInScope)),
+					planUser("gnew", pGNew.entry(true, stNotActive, reconcile.SourceInScope)),
 					expectNoUser("fdis"),
 				),
 				Check: checks(
@@ -523,9 +523,9 @@ func TestAccProvisioningConnection_filter(t *testing.T) {
 			{
 				PreConfig: env.pre(t),
 				Config:    cfg,
-				ConfigPlanChecks: preApply(plancheck.ExpectKnownValue(connAddr, tfjsonpath.New("users"), expectUsers(map[string]sync.Entry{
-					"jsmith":   pJSmith.entry(true, stNotActive, sync.SourceInScope),
-					"outsider": pOutsider.entry(true, stNotActive, sync.SourceInScope),
+				ConfigPlanChecks: preApply(plancheck.ExpectKnownValue(connAddr, tfjsonpath.New("users"), expectUsers(map[string]reconcile.Entry{
+					"jsmith":   pJSmith.entry(true, stNotActive, reconcile.SourceInScope),
+					"outsider": pOutsider.entry(true, stNotActive, reconcile.SourceInScope),
 				}))),
 				Check: checks(env.wantUsernames("jsmith", "outsider"), env.wantWrites(map[string]int64{"adduser": 2})),
 			},
@@ -536,8 +536,8 @@ func TestAccProvisioningConnection_filter(t *testing.T) {
 				Config: cfg,
 				ConfigPlanChecks: update(
 					expectUsersChanged("adoe", "outsider"),
-					planUser("adoe", pADoe.entry(true, stNotActive, sync.SourceInScope)),
-					planUser("outsider", pOutsider.entry(false, stNotActive, sync.SourceOutOfScope)),
+					planUser("adoe", pADoe.entry(true, stNotActive, reconcile.SourceInScope)),
+					planUser("outsider", pOutsider.entry(false, stNotActive, reconcile.SourceOutOfScope)),
 				),
 				Check: checks(
 					env.wantProfile("adoe", pADoe.mail, "Ann", "Doe", stNotActive, 0),
@@ -556,13 +556,13 @@ func TestAccProvisioningConnection_updates(t *testing.T) {
 	t.Parallel()
 	env := newAccEnv(t)
 	env.seed(t, activeJSmith())
-	jsmith := pJSmith.entry(true, stActive, sync.SourceInScope)
-	adoe := pADoe.entry(true, stNotActive, sync.SourceInScope)
-	bwayne := pBWayne.entry(true, stNotActive, sync.SourceInScope)
-	newMail := modified(jsmith, func(e *sync.Entry) { e.Email = "john@corp.example.com" })
-	newFirst := modified(adoe, func(e *sync.Entry) { e.FirstName = "Annie" })
-	newLast := modified(bwayne, func(e *sync.Entry) { e.LastName = "Wayne-Kent" })
-	laterMail := modified(newMail, func(e *sync.Entry) { e.Email = "j.smith@corp.example.com" })
+	jsmith := pJSmith.entry(true, stActive, reconcile.SourceInScope)
+	adoe := pADoe.entry(true, stNotActive, reconcile.SourceInScope)
+	bwayne := pBWayne.entry(true, stNotActive, reconcile.SourceInScope)
+	newMail := modified(jsmith, func(e *reconcile.Entry) { e.Email = "john@corp.example.com" })
+	newFirst := modified(adoe, func(e *reconcile.Entry) { e.FirstName = "Annie" })
+	newLast := modified(bwayne, func(e *reconcile.Entry) { e.LastName = "Wayne-Kent" })
+	laterMail := modified(newMail, func(e *reconcile.Entry) { e.Email = "j.smith@corp.example.com" })
 
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
@@ -628,7 +628,7 @@ func TestAccProvisioningConnection_updates(t *testing.T) {
 				Config: strings.Replace(env.connectionConfig(""), `first_name = "givenName"`, "", 1),
 				ConfigPlanChecks: update(
 					expectUsersChanged(),
-					planUser("jsmith", modified(laterMail, func(e *sync.Entry) { e.FirstName = "Jo" })),
+					planUser("jsmith", modified(laterMail, func(e *reconcile.Entry) { e.FirstName = "Jo" })),
 				),
 				Check: checks(
 					env.wantProfile("jsmith", laterMail.Email, "Jo", "Smith", stActive, 1),
@@ -647,10 +647,10 @@ func TestAccProvisioningConnection_deprovisioning(t *testing.T) {
 	t.Parallel()
 	env := newAccEnv(t)
 	env.seed(t, activeJSmith())
-	jsmith := pJSmith.entry(true, stActive, sync.SourceInScope)
-	adoe := pADoe.entry(true, stNotActive, sync.SourceInScope)
-	bwayne := pBWayne.entry(true, stNotActive, sync.SourceInScope)
-	state := func(e sync.Entry, enabled bool, status string, source sync.SourceState) sync.Entry {
+	jsmith := pJSmith.entry(true, stActive, reconcile.SourceInScope)
+	adoe := pADoe.entry(true, stNotActive, reconcile.SourceInScope)
+	bwayne := pBWayne.entry(true, stNotActive, reconcile.SourceInScope)
+	state := func(e reconcile.Entry, enabled bool, status string, source reconcile.SourceState) reconcile.Entry {
 		e.Enabled, e.Status, e.SourceState = enabled, status, source
 		return e
 	}
@@ -669,9 +669,9 @@ func TestAccProvisioningConnection_deprovisioning(t *testing.T) {
 				Config: env.connectionConfig(""),
 				ConfigPlanChecks: update(
 					expectUsersChanged("jsmith", "bwayne", "adoe"),
-					planUser("jsmith", state(jsmith, false, stActive, sync.SourceOutOfScope)),
-					planUser("bwayne", state(bwayne, false, stNotActive, sync.SourceDeleted)),
-					planUser("adoe", state(adoe, false, stNotActive, sync.SourceDisabled)),
+					planUser("jsmith", state(jsmith, false, stActive, reconcile.SourceOutOfScope)),
+					planUser("bwayne", state(bwayne, false, stNotActive, reconcile.SourceDeleted)),
+					planUser("adoe", state(adoe, false, stNotActive, reconcile.SourceDisabled)),
 				),
 				Check: checks(
 					env.wantProfile("jsmith", pJSmith.mail, "John", "Smith", stSuspended, 1),
@@ -688,7 +688,7 @@ func TestAccProvisioningConnection_deprovisioning(t *testing.T) {
 				Config:    env.connectionConfig("user_update = false"),
 				ConfigPlanChecks: update(
 					expectUsersChanged("jsmith"),
-					planUser("jsmith", state(jsmith, false, stSuspended, sync.SourceInScope)),
+					planUser("jsmith", state(jsmith, false, stSuspended, reconcile.SourceInScope)),
 				),
 				Check: checks(env.wantStatus("jsmith", stSuspended), env.wantWrites(nil)),
 			},
@@ -699,9 +699,9 @@ func TestAccProvisioningConnection_deprovisioning(t *testing.T) {
 				Config:    env.connectionConfig(""),
 				ConfigPlanChecks: update(
 					expectUsersChanged("jsmith", "bwayne", "adoe"),
-					planUser("jsmith", state(jsmith, true, stSuspended, sync.SourceInScope)),
-					planUser("bwayne", state(bwayne, true, stSuspended, sync.SourceInScope)),
-					planUser("adoe", state(adoe, true, stSuspended, sync.SourceInScope)),
+					planUser("jsmith", state(jsmith, true, stSuspended, reconcile.SourceInScope)),
+					planUser("bwayne", state(bwayne, true, stSuspended, reconcile.SourceInScope)),
+					planUser("adoe", state(adoe, true, stSuspended, reconcile.SourceInScope)),
 				),
 				Check: checks(
 					env.wantProfile("jsmith", pJSmith.mail, "John", "Smith", stActive, 1),
@@ -733,7 +733,7 @@ user_disable_delete = false
 provision_disabled_users = false`),
 				ConfigPlanChecks: update(
 					expectUsersChanged("bwayne"),
-					planUser("bwayne", state(bwayne, true, stPendingActivation, sync.SourceOutOfScope)),
+					planUser("bwayne", state(bwayne, true, stPendingActivation, reconcile.SourceOutOfScope)),
 				),
 				Check: checks(env.wantStatus("bwayne", stPendingActivation), env.wantWrites(nil)),
 			},
@@ -776,8 +776,8 @@ func TestAccProvisioningConnection_maxDeprovisions(t *testing.T) {
 				Config: env.connectionConfig("max_deprovisions = -1"),
 				ConfigPlanChecks: update(
 					expectUsersChanged("adoe", "jsmith"),
-					planUser("adoe", pADoe.entry(false, stNotActive, sync.SourceOutOfScope)),
-					planUser("jsmith", pJSmith.entry(false, stNotActive, sync.SourceOutOfScope)),
+					planUser("adoe", pADoe.entry(false, stNotActive, reconcile.SourceOutOfScope)),
+					planUser("jsmith", pJSmith.entry(false, stNotActive, reconcile.SourceOutOfScope)),
 				),
 				Check: checks(env.wantStatus("adoe", stSuspended), env.wantStatus("jsmith", stSuspended)),
 			},
@@ -791,8 +791,8 @@ func TestAccProvisioningConnection_drift(t *testing.T) {
 	t.Parallel()
 	env := newAccEnv(t)
 	env.seed(t, activeJSmith())
-	adoe := pADoe.entry(true, stNotActive, sync.SourceInScope)
-	drifted := modified(adoe, func(e *sync.Entry) { e.Email, e.FirstName = "ann@elsewhere.example.com", "Annabel" })
+	adoe := pADoe.entry(true, stNotActive, reconcile.SourceInScope)
+	drifted := modified(adoe, func(e *reconcile.Entry) { e.Email, e.FirstName = "ann@elsewhere.example.com", "Annabel" })
 	cfg := env.connectionConfig("")
 
 	resource.Test(t, resource.TestCase{
@@ -825,8 +825,8 @@ func TestAccProvisioningConnection_drift(t *testing.T) {
 				ConfigPlanChecks: update(
 					expectUsersChanged("adoe", "jsmith", "bwayne"),
 					planUser("adoe", adoe),
-					planUser("jsmith", pJSmith.entry(true, stSuspended, sync.SourceInScope)),
-					planUser("bwayne", pBWayne.entry(true, stNotActive, sync.SourceInScope)),
+					planUser("jsmith", pJSmith.entry(true, stSuspended, reconcile.SourceInScope)),
+					planUser("bwayne", pBWayne.entry(true, stNotActive, reconcile.SourceInScope)),
 				),
 				Check: checks(
 					env.wantProfile("adoe", pADoe.mail, "Ann", "Doe", stNotActive, 0),
@@ -852,7 +852,7 @@ func TestAccProvisioningConnection_drift(t *testing.T) {
 				Config: cfg,
 				ConfigPlanChecks: update(
 					expectUsersChanged("jsmith"),
-					planUser("jsmith", pJSmith.entry(false, stActive, sync.SourceOutOfScope)),
+					planUser("jsmith", pJSmith.entry(false, stActive, reconcile.SourceOutOfScope)),
 				),
 				Check: checks(env.wantStatus("jsmith", stSuspended), env.wantWrites(map[string]int64{"suspenduser": 1})),
 			},
@@ -917,8 +917,8 @@ func TestAccProvisioningConnection_partialFailure(t *testing.T) {
 				Config: cfg,
 				ConfigPlanChecks: update(
 					expectUsersChanged("adoe", "dnew"),
-					planUser("adoe", modified(pADoe.entry(true, stNotActive, sync.SourceInScope), func(e *sync.Entry) { e.Email = newMail(pADoe) })),
-					planUser("dnew", pDNew.entry(true, stNotActive, sync.SourceInScope)),
+					planUser("adoe", modified(pADoe.entry(true, stNotActive, reconcile.SourceInScope), func(e *reconcile.Entry) { e.Email = newMail(pADoe) })),
+					planUser("dnew", pDNew.entry(true, stNotActive, reconcile.SourceInScope)),
 				),
 				Check: checks(
 					env.wantProfile("adoe", newMail(pADoe), "Ann", "Doe", stNotActive, 0),
@@ -952,7 +952,7 @@ func TestAccProvisioningConnection_admins(t *testing.T) {
 		Steps: []resource.TestStep{
 			{
 				Config:           cfg,
-				ConfigPlanChecks: preApply(expectNoUser("jsmith"), planUser("adoe", pADoe.entry(true, stNotActive, sync.SourceInScope))),
+				ConfigPlanChecks: preApply(expectNoUser("jsmith"), planUser("adoe", pADoe.entry(true, stNotActive, reconcile.SourceInScope))),
 				Check:            checks(unchangedAdmin, env.wantWrites(map[string]int64{"adduser": 3, "suspenduser": 2, "activateuser": 1})),
 			},
 			{
@@ -967,7 +967,7 @@ func TestAccProvisioningConnection_admins(t *testing.T) {
 				Config: cfg,
 				ConfigPlanChecks: update(
 					expectUsersChanged("adoe"),
-					planUser("adoe", pADoe.entry(true, stNotActive, sync.SourceOutOfScope)),
+					planUser("adoe", pADoe.entry(true, stNotActive, reconcile.SourceOutOfScope)),
 					expectNoUser("jsmith"),
 				),
 				Check: checks(unchangedAdmin, env.wantWrites(nil), env.wantUser("adoe", func(u emulator.User) error {
@@ -1056,11 +1056,11 @@ func TestAccProvisioningConnection_import(t *testing.T) {
 			{
 				PreConfig: env.pre(t),
 				Config:    cfg,
-				ConfigPlanChecks: update(plancheck.ExpectKnownValue(connAddr, tfjsonpath.New("users"), expectUsers(map[string]sync.Entry{
-					"jsmith":    pJSmith.entry(true, stActive, sync.SourceInScope),
-					"adoe":      pADoe.entry(true, stNotActive, sync.SourceInScope),
-					"bwayne":    pBWayne.entry(true, stActive, sync.SourceInScope),
-					"cdisabled": pCDisabled.entry(false, stSuspended, sync.SourceDisabled),
+				ConfigPlanChecks: update(plancheck.ExpectKnownValue(connAddr, tfjsonpath.New("users"), expectUsers(map[string]reconcile.Entry{
+					"jsmith":    pJSmith.entry(true, stActive, reconcile.SourceInScope),
+					"adoe":      pADoe.entry(true, stNotActive, reconcile.SourceInScope),
+					"bwayne":    pBWayne.entry(true, stActive, reconcile.SourceInScope),
+					"cdisabled": pCDisabled.entry(false, stSuspended, reconcile.SourceDisabled),
 				}))),
 				Check: checks(
 					env.wantProfile("jsmith", pJSmith.mail, "John", "Smith", stActive, 1),
@@ -1131,7 +1131,7 @@ func TestAccProvisioningConnection_appliesTheReviewedPlan(t *testing.T) {
 	env := newAccEnv(t)
 	pDNew := person{"dnew", "Dan", "New", "dan.new@example.com"}
 	cfg := env.connectionConfig("")
-	late := modified(pJSmith.entry(true, stNotActive, sync.SourceInScope), func(e *sync.Entry) { e.Email = "late@example.com" })
+	late := modified(pJSmith.entry(true, stNotActive, reconcile.SourceInScope), func(e *reconcile.Entry) { e.Email = "late@example.com" })
 
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
@@ -1178,7 +1178,7 @@ func TestAccProvisioningConnection_appliesTheReviewedPlan(t *testing.T) {
 				Config:    cfg,
 				ConfigPlanChecks: update(
 					expectUsersChanged("adoe", "jsmith"),
-					planUser("adoe", pADoe.entry(true, stNotActive, sync.SourceInScope)),
+					planUser("adoe", pADoe.entry(true, stNotActive, reconcile.SourceInScope)),
 				),
 				Check: checks(
 					env.wantStatus("adoe", stNotActive),

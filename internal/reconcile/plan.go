@@ -1,4 +1,4 @@
-package sync
+package reconcile
 
 import (
 	"fmt"
@@ -33,7 +33,12 @@ type Options struct {
 	RemoveAction                                                      RemoveAction
 	// MaxDeprovisions: more disables+deletes than this fail the plan; negative = unlimited.
 	MaxDeprovisions int
-	// Which fields are mapped; unmapped fields are never changed.
+	Mapping
+}
+
+// Mapping says which PingID fields a connection maps; unmapped fields are never changed, by the
+// plan or by the executor.
+type Mapping struct {
 	MapEmail, MapFirstName, MapLastName bool
 }
 
