@@ -142,6 +142,8 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusServiceUnavailable)
 		_, _ = io.WriteString(w, serviceUnavailableBody)
 		return
+	case faultNone, faultDropAfterProcess, faultBadSignature:
+		// Served normally; the last two act on the answer below.
 	}
 
 	resp := s.handleRequest(r, op)

@@ -235,7 +235,11 @@ func TestMethodAndRouting(t *testing.T) {
 	tn := newTenant(t)
 	signed := tn.documentedRequest(map[string]any{"userName": "jdoe"}).compact(t)
 
-	resp, err := tn.http.Client().Get(tn.http.URL + "/pingid/rest/4/getuserdetails/do")
+	get, err := http.NewRequestWithContext(t.Context(), http.MethodGet, tn.http.URL+"/pingid/rest/4/getuserdetails/do", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := tn.http.Client().Do(get)
 	if err != nil {
 		t.Fatal(err)
 	}

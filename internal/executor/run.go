@@ -160,6 +160,10 @@ func update(ctx context.Context, c Client, a reconcile.Action, opts Options) err
 			return nil
 		}
 		return Enable(ctx, c, a.Username)
+	case reconcile.KindUpdate:
+		// The field update above is all there is.
+	case reconcile.KindCreate, reconcile.KindLink, reconcile.KindDelete, reconcile.KindStateOnly:
+		// runOne never routes these here.
 	}
 	return nil
 }

@@ -106,6 +106,8 @@ func removalReason(state SourceState) string {
 		return "left group/filter"
 	case SourceDeleted:
 		return "deleted from directory"
+	case SourceInScope:
+		// Not a removal state.
 	}
 	return "removed"
 }
@@ -149,6 +151,8 @@ func describe(kind ActionKind, prior, next Entry) string {
 		parts = append(parts, r)
 	case KindEnable:
 		parts = append(parts, returnReason(prior.SourceState))
+	case KindUpdate, KindDelete:
+		// The changed attributes below (update) or nothing (delete: Diff gives its reason).
 	case KindStateOnly:
 		switch {
 		case prior.SourceState == next.SourceState:

@@ -423,6 +423,8 @@ func (p *planner) record(a Action) {
 	case KindDelete:
 		s.Delete++
 		p.deprovisions = append(p.deprovisions, a)
+	case KindStateOnly:
+		// Bookkeeping: no API call to count.
 	}
 }
 
