@@ -19,19 +19,7 @@ import (
 	"github.com/pingid-provisioner/terraform-provider-pingid/internal/reconcile"
 )
 
-const (
-	connAddr      = "pingid_provisioning_connection.corp"
-	engineeringDN = "cn=engineering,ou=groups,dc=example,dc=com"
-	lockedForever = "000001010000Z" // ppolicy: locked by an administrator, i.e. disabled
-)
-
-// PingID statuses the tests expect.
-const (
-	stActive            = "ACTIVE"
-	stNotActive         = "NOT_ACTIVE"
-	stSuspended         = "SUSPENDED"
-	stPendingActivation = "PENDING_ACTIVATION"
-)
+const connAddr = "pingid_provisioning_connection.corp"
 
 // connectionConfig renders a connection over the pingid-users group; extra is added inside
 // the resource block.
@@ -61,180 +49,6 @@ func (e *accEnv) providerConfigWith(extra string) string {
 }
 
 func usersKey(name string) tfjsonpath.Path { return tfjsonpath.New("users").AtMapKey(name) }
-
-// person is a directory user with the attributes the connection maps.
-type person struct{ uid, first, last, mail string }
-
-// The companyLDIF users.
-var (
-	pJSmith    = person{"jsmith", "John", "Smith", "john.smith@example.com"}
-	pADoe      = person{"adoe", "Ann", "Doe", "ann.doe@example.com"}
-	pBWayne    = person{"bwayne", "Bruce", "Wayne", "bruce.wayne@example.com"}
-	pCDisabled = person{"cdisabled", "Carl", "Disabled", "carl.disabled@example.com"}
-	pOutsider  = person{"outsider", "Olivia", "Outsider", "olivia.outsider@example.com"}
-)
-
-func (p person) dn() string { return "uid=" + p.uid + "," + testBaseDN }
-
-// entry is p's expected value in the users map.
-func (p person) entry(enabled bool, status string, state reconcile.SourceState) reconcile.Entry {
-	return reconcile.Entry{DN: p.dn(), Email: p.mail, FirstName: p.first, LastName: p.last, Enabled: enabled, Status: status, SourceState: state}
-}
-
-// ldif adds p to the directory; extra lines (e.g. a disabled marker) are appended.
-func (p person) ldif(extra ...string) string {
-	lines := []string{
-		"dn: " + p.dn(), "objectClass: inetOrgPerson", "uid: " + p.uid, "cn: " + p.first + " " + p.last,
-		"givenName: " + p.first, "sn: " + p.last, "mail: " + p.mail,
-	}
-	return strings.Join(append(lines, extra...), "\n") + "\n"
-}
-
-func modifyLDIF(dn, op, attr string, values ...string) string {
-	lines := []string{"dn: " + dn, "changetype: modify", op + ": " + attr}
-	for _, v := range values {
-		lines = append(lines, attr+": "+v)
-	}
-	return strings.Join(append(lines, "-"), "\n") + "\n"
-}
-
-// join and leave change the membership of the pingid-users group.
-func join(memberDN string) string  { return modifyLDIF(testGroupDN, "add", "member", memberDN) }
-func leave(memberDN string) string { return modifyLDIF(testGroupDN, "delete", "member", memberDN) }
-func disableLDIF(dn string) string {
-	return modifyLDIF(dn, "replace", "pwdAccountLockedTime", lockedForever)
-}
-func enableLDIF(dn string) string { return modifyLDIF(dn, "delete", "pwdAccountLockedTime") }
-func replaceLDIF(dn, attr, value string) string {
-	return modifyLDIF(dn, "replace", attr, value)
-}
-func deleteLDIF(dn string) string { return "dn: " + dn + "\nchangetype: delete\n" }
-
-// pre returns a PreConfig that resets the emulator's call counters and then changes the
-// directory, so a step's Check sees only the calls its apply made.
-func (e *accEnv) pre(t *testing.T, ldif ...string) func() {
-	return func() {
-		e.PingID.ResetCalls()
-		for _, l := range ldif {
-			e.apply(t, l)
-		}
-	}
-}
-
-// seed adds PingID users out of band.
-func (e *accEnv) seed(t *testing.T, users ...emulator.User) {
-	t.Helper()
-	for _, u := range users {
-		if err := e.PingID.SeedUser(u); err != nil {
-			t.Fatalf("seed %s: %v", u.UserName, err)
-		}
-	}
-}
-
-// activeJSmith is jsmith as an earlier provisioner left him: enrolled, with a phone, and
-// first name and email that differ from the directory.
-func activeJSmith() emulator.User {
-	return emulator.User{
-		UserName: "jsmith", FirstName: "Johnny", LastName: "Smith", Email: "old@example.com", Role: "REGULAR", Status: stActive,
-		Devices: []emulator.Device{{Type: "iPhone", Nickname: "phone"}},
-	}
-}
-
-// checks runs every check and joins the failures.
-func checks(fns ...func() error) resource.TestCheckFunc {
-	return func(*terraform.State) error {
-		var errs []string
-		for _, fn := range fns {
-			if err := fn(); err != nil {
-				errs = append(errs, err.Error())
-			}
-		}
-		if len(errs) > 0 {
-			return fmt.Errorf("%s", strings.Join(errs, "\n"))
-		}
-		return nil
-	}
-}
-
-// wantUser checks a PingID user in the emulator.
-func (e *accEnv) wantUser(name string, check func(u emulator.User) error) func() error {
-	return func() error {
-		u, ok := e.PingID.User(name)
-		if !ok {
-			return fmt.Errorf("PingID user %q does not exist; users: %v", name, e.usernames())
-		}
-		if err := check(u); err != nil {
-			return fmt.Errorf("PingID user %q: %w (user: %+v)", name, err, u)
-		}
-		return nil
-	}
-}
-
-// wantStatus checks a PingID user's status.
-func (e *accEnv) wantStatus(name, status string) func() error {
-	return e.wantUser(name, func(u emulator.User) error {
-		if u.Status != status {
-			return fmt.Errorf("status %s, want %s", u.Status, status)
-		}
-		return nil
-	})
-}
-
-// wantProfile checks a PingID user's mapped fields, status, role and device count.
-func (e *accEnv) wantProfile(name, email, first, last, status string, devices int) func() error {
-	return e.wantUser(name, func(u emulator.User) error {
-		if u.Email != email || u.FirstName != first || u.LastName != last || u.Status != status || u.Role != "REGULAR" || len(u.Devices) != devices {
-			return fmt.Errorf("want email %q, first %q, last %q, status %s, role REGULAR, %d devices", email, first, last, status, devices)
-		}
-		return nil
-	})
-}
-
-func (e *accEnv) wantAbsent(name string) func() error {
-	return func() error {
-		if u, ok := e.PingID.User(name); ok {
-			return fmt.Errorf("PingID user %q should not exist: %+v", name, u)
-		}
-		return nil
-	}
-}
-
-// wantUsernames checks the exact set of PingID usernames (with their spelling).
-func (e *accEnv) wantUsernames(names ...string) func() error {
-	return func() error {
-		var got []string
-		for _, u := range e.PingID.Users() {
-			got = append(got, u.UserName)
-		}
-		slices.Sort(got)
-		slices.Sort(names)
-		if !slices.Equal(got, names) {
-			return fmt.Errorf("PingID users %v, want %v", got, names)
-		}
-		return nil
-	}
-}
-
-// writeOps are the PingID operations that change something.
-var writeOps = []string{"adduser", "edituser", "suspenduser", "activateuser", "deleteuser"}
-
-// wantWrites checks the number of write calls since the last ResetCalls: every write
-// operation not named in want must not have been called.
-func (e *accEnv) wantWrites(want map[string]int64) func() error {
-	return func() error {
-		calls := e.PingID.Calls()
-		var diffs []string
-		for _, op := range writeOps {
-			if calls[op] != want[op] {
-				diffs = append(diffs, fmt.Sprintf("%s: %d calls, want %d", op, calls[op], want[op]))
-			}
-		}
-		if len(diffs) > 0 {
-			return fmt.Errorf("PingID write calls: %s", strings.Join(diffs, "; "))
-		}
-		return nil
-	}
-}
 
 // planUser asserts a user's planned value in the connection's users map.
 func planUser(name string, e reconcile.Entry) plancheck.PlanCheck {
@@ -312,10 +126,7 @@ func (c noUser) CheckPlan(_ context.Context, req plancheck.CheckPlanRequest, res
 	resp.Error = fmt.Errorf("%s: not in the plan", c.addr)
 }
 
-func preApply(checks ...plancheck.PlanCheck) resource.ConfigPlanChecks {
-	return resource.ConfigPlanChecks{PreApply: checks}
-}
-
+// update expects the connection to be updated, with checks.
 func update(checks ...plancheck.PlanCheck) resource.ConfigPlanChecks {
 	return preApply(append([]plancheck.PlanCheck{plancheck.ExpectResourceAction(connAddr, plancheck.ResourceActionUpdate)}, checks...)...)
 }
@@ -739,15 +550,6 @@ provision_disabled_users = false`),
 			},
 		},
 	})
-}
-
-// words matches text that Terraform may have wrapped across lines.
-func words(text string) *regexp.Regexp {
-	parts := strings.Fields(text)
-	for i, p := range parts {
-		parts[i] = regexp.QuoteMeta(p)
-	}
-	return regexp.MustCompile(strings.Join(parts, `\s+`))
 }
 
 // TestAccProvisioningConnection_maxDeprovisions: a plan that would deprovision more users
