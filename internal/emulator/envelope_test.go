@@ -45,7 +45,8 @@ func TestDocumentedShapeIsAccepted(t *testing.T) {
 	}
 }
 
-// The self-made request vector of research §2.3 (signed independently, with Python).
+// A request vector signed independently of this repository (with Python) using the documented
+// signing scheme.
 func TestResearchRequestVectorVerifies(t *testing.T) {
 	tn := newTenantWith(t, emulator.Options{
 		OrgAlias:  "aaaaaaaa-a1b2-123a-b456-1234abcd5678",

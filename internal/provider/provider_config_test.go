@@ -21,7 +21,8 @@ import (
 	"github.com/pingid-provisioner/terraform-provider-pingid/internal/pingid"
 )
 
-// Test credentials: the key is the research file's golden-vector key (32 bytes decoded).
+// Test credentials: the key is the one of the signed example in the PingID API documentation (32
+// bytes decoded), the same as internal/pingid's tests use.
 const (
 	testOrgAlias = "aaaaaaaa-a1b2-123a-b456-1234abcd5678"
 	testToken    = "1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d"
