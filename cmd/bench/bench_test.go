@@ -260,7 +260,7 @@ func TestWrapperRecordsTheProviderPIDAndExportsItsEnvironment(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := exec.Command(filepath.Join(dir, "env", "plugins", providerBinary), "arg with space").Run(); err != nil {
+	if err := exec.CommandContext(t.Context(), filepath.Join(dir, "env", "plugins", providerBinary), "arg with space").Run(); err != nil {
 		t.Fatal(err)
 	}
 	seen, err := os.ReadFile(out)

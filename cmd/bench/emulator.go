@@ -27,7 +27,7 @@ func startPingIDAPI(dir string, latency time.Duration) (*pingidAPI, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create emulator: %w", err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("listen for the emulator: %w", err)
 	}

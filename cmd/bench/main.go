@@ -1,4 +1,4 @@
-// Command bench measures the provider at directory scale (issue 7) and writes BENCHMARKS.md.
+// Command bench measures the provider at directory scale and writes BENCHMARKS.md.
 //
 //	go run ./cmd/bench                      # N = 1 000, 10 000, 50 000; writes BENCHMARKS.md
 //	go run ./cmd/bench -quick               # N = 1 000 only (CI smoke run); prints the report

@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-// Target limits from issue 7.
+// Target limits: the scale goals BENCHMARKS.md reports against.
 const (
 	targetBoundFactor   = 1.2
 	targetBoundSlack    = 5 * time.Second

@@ -132,7 +132,12 @@ func callAPI(t *testing.T, props map[string]string, op string, reqBody map[strin
 		t.Fatal(err)
 	}
 	compact, _ := jws.CompactSerialize()
-	resp, err := http.Post(props["idp_url"]+"/rest/4/"+op+"/do", "application/json", strings.NewReader(compact))
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, props["idp_url"]+"/rest/4/"+op+"/do", strings.NewReader(compact))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

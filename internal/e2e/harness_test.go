@@ -70,7 +70,7 @@ func findTerraform() (string, error) {
 	if path == "" {
 		return "", errors.New("TF_ACC_TERRAFORM_PATH is not set; run the tests with `make testacc` (it points it at bin/terraform)")
 	}
-	out, err := exec.Command(path, "version", "-json").Output()
+	out, err := exec.CommandContext(context.Background(), path, "version", "-json").Output()
 	if err != nil {
 		return "", fmt.Errorf("%s version: %w", path, err)
 	}
@@ -89,12 +89,12 @@ func findTerraform() (string, error) {
 // buildProvider builds the provider binary into dir, as Terraform expects to find it through
 // dev_overrides.
 func buildProvider(dir string) error {
-	gomod, err := exec.Command("go", "env", "GOMOD").Output()
+	gomod, err := exec.CommandContext(context.Background(), "go", "env", "GOMOD").Output()
 	if err != nil {
 		return fmt.Errorf("go env GOMOD: %w", err)
 	}
 	root := filepath.Dir(strings.TrimSpace(string(gomod)))
-	cmd := exec.Command("go", "build", "-ldflags", "-X main.version=e2e", "-o", filepath.Join(dir, "terraform-provider-pingid"), ".")
+	cmd := exec.CommandContext(context.Background(), "go", "build", "-ldflags", "-X main.version=e2e", "-o", filepath.Join(dir, "terraform-provider-pingid"), ".")
 	cmd.Dir = root
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("build the provider: %w\n%s", err, out)

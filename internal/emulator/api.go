@@ -17,7 +17,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 )
 
-// Operations the emulator serves [V research §2.6].
+// Operations the emulator serves [V: PingID API docs, User Management].
 const (
 	OpAddUser        = "adduser"
 	OpGetUserDetails = "getuserdetails"
@@ -27,7 +27,7 @@ const (
 	OpActivateUser   = "activateuser"
 )
 
-// Error ids and their messages [V research §2.8, S4 table].
+// Error ids and their messages [V: PingID API docs, error codes table].
 const (
 	errorIDOK               = 200
 	errorIDInvalidInput     = 400
@@ -41,7 +41,7 @@ const (
 const (
 	maxRequestBytes        = 1 << 20
 	uniqueMsgIDRandomBytes = 32                 // base64url without padding = 43 characters
-	responseContentType    = "application/json" // Inferred: not documented (research §2.2).
+	responseContentType    = "application/json" // Inferred: not documented.
 	rateLimitedBody        = "Too Many Requests"
 	// Inferred: a 503 comes from the load balancer in front of the service, as HTML.
 	serviceUnavailableBody        = "<html><body><h1>503 Service Temporarily Unavailable</h1></body></html>"
@@ -142,6 +142,8 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusServiceUnavailable)
 		_, _ = io.WriteString(w, serviceUnavailableBody)
 		return
+	case faultNone, faultDropAfterProcess, faultBadSignature:
+		// Served normally; the last two act on the answer below.
 	}
 
 	resp := s.handleRequest(r, op)
@@ -189,8 +191,8 @@ func (s *Server) handleRequest(r *http.Request, op string) apiResponse {
 	body, err := s.authenticate(raw)
 	if err != nil {
 		// Inferred: no source documents the answer to a bad signature, org, token or timestamp
-		// (research §2.8); the emulator answers HTTP 400 "Invalid input." as unsigned raw JSON,
-		// which some clients report seeing (C1, C3).
+		// (the error codes table has no entry for it); the emulator answers HTTP 400 "Invalid input." as unsigned raw JSON,
+		// which some public clients report seeing.
 		return apiResponse{httpStatus: http.StatusBadRequest, body: s.invalidInput()}
 	}
 	clientData := body.clientData()
@@ -221,7 +223,7 @@ func (s *Server) handleRequest(r *http.Request, op string) apiResponse {
 	return apiResponse{httpStatus: status, body: s.responseBody(res.errorID, res.fields, clientData), signed: true}
 }
 
-// responseBody builds the responseBody object every answer carries [V research §2.4].
+// responseBody builds the responseBody object every answer carries [V: PingID API docs, overview: response].
 func (s *Server) responseBody(errorID int, fields map[string]any, clientData json.RawMessage) map[string]any {
 	out := make(map[string]any, len(fields)+4)
 	for k, v := range fields {
@@ -293,7 +295,7 @@ func (s *Server) sign(payload any, key []byte) (string, error) {
 	return jws.CompactSerialize()
 }
 
-// requestEnvelope is the JWS payload of every request [V research §2.3].
+// requestEnvelope is the JWS payload of every request [V: PingID API docs, overview: request signing].
 type requestEnvelope struct {
 	ReqHeader *struct {
 		Locale    string          `json:"locale"`
@@ -365,7 +367,7 @@ func secretEqual(got, want string) bool {
 
 // parseRequestTimestamp accepts the documented "yyyy-MM-dd HH:mm:ss.SSS" (UTC) and the forms
 // Ping's samples send and the service evidently accepts: ISO-8601 from JSON.stringify(new Date())
-// and PowerShell's "yyyy-MM-dd HH:mm:ssZ" [V research §2.3].
+// and PowerShell's "yyyy-MM-dd HH:mm:ssZ" [V: the official samples].
 // Inferred: there is no freshness window; skewed (even local-time) timestamps are accepted, as the
 // Java sample sends America/Denver time and still works.
 func parseRequestTimestamp(ts string) (time.Time, bool) {
@@ -399,7 +401,7 @@ func validVersion(raw json.RawMessage) bool {
 
 // requestBody is reqBody with lower-cased member names.
 // Inferred: the service binds members case-insensitively; documented aliases are username /
-// userName, fname / fName, lname / lName (research §2.5). Folding all names covers them all.
+// userName, fname / fName, lname / lName (the docs and the official samples disagree). Folding all names covers them all.
 type requestBody map[string]json.RawMessage
 
 func parseRequestBody(raw json.RawMessage) (requestBody, error) {

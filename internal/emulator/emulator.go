@@ -6,8 +6,28 @@
 // responseBody, models the user state machine, and offers test hooks (seeding, dumping, fault
 // injection, call counters) both as Go methods and over HTTP under /_emulator/.
 //
-// The wire protocol is described in shared/research/pingid-api.md. Behaviour that no source
-// documents is marked "Inferred:" where it is implemented.
+// The wire protocol is the one of the public PingID API 4.9 documentation (developer.pingidentity.com,
+// "PingID API": overview, user management, error codes) and Ping's official samples; "[V: ...]"
+// names the part of it a behaviour comes from. Behaviour that no source documents is marked
+// "Inferred:" where it is implemented. Comments cite these sources by id:
+//
+//	S1   PingID API overview: properties file, envelope, signing, response envelope
+//	     (developer.pingidentity.com/pingid-api/pid_c_PingIDapiOverview.html)
+//	S2   PingID API user management: every user, device and job endpoint
+//	     (developer.pingidentity.com/pingid-api/pid_c_PingIDapiUserManagement.html)
+//	S3   PingID API worked AddUser example, with tokens
+//	     (developer.pingidentity.com/pingid-api/pid_c_PingIDapiExampleUserRegistration.html)
+//	S4   PingID API error codes: error ids and HTTP statuses
+//	     (developer.pingidentity.com/pingid-api/pid_c_PingIDapiErrorCodes.html)
+//	S5   official Java sample, github.com/pingidentity/pingid-api-playground
+//	S6   official Node sample, github.com/pingidentity/pingid-node-samples
+//	S7   official Python sample, github.com/pingidentity/pingid-python-samples
+//	S8   official PowerShell sample, github.com/pingidentity/pingid-powershell-scripts
+//	S9   Ping's Postman collection, github.com/pingidentity/Postman-Calls (endpoint URLs, field casing)
+//	S11  PingFederate PingID Provisioner documentation (docs.pingidentity.com)
+//	C1-C5 public third-party clients: a TypeScript portal client (C1), Gluu's PingID broker (C2),
+//	     a custom PingFederate adapter (C3), One Identity SPS's PingID plugin (C4), a C# WinForms
+//	     sample with a real getuserdetails payload (C5)
 package emulator
 
 import (

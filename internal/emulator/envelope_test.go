@@ -45,7 +45,8 @@ func TestDocumentedShapeIsAccepted(t *testing.T) {
 	}
 }
 
-// The self-made request vector of research §2.3 (signed independently, with Python).
+// A request vector signed independently of this repository (with Python) using the documented
+// signing scheme.
 func TestResearchRequestVectorVerifies(t *testing.T) {
 	tn := newTenantWith(t, emulator.Options{
 		OrgAlias:  "aaaaaaaa-a1b2-123a-b456-1234abcd5678",
@@ -235,7 +236,11 @@ func TestMethodAndRouting(t *testing.T) {
 	tn := newTenant(t)
 	signed := tn.documentedRequest(map[string]any{"userName": "jdoe"}).compact(t)
 
-	resp, err := tn.http.Client().Get(tn.http.URL + "/pingid/rest/4/getuserdetails/do")
+	get, err := http.NewRequestWithContext(t.Context(), http.MethodGet, tn.http.URL+"/pingid/rest/4/getuserdetails/do", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := tn.http.Client().Do(get)
 	if err != nil {
 		t.Fatal(err)
 	}

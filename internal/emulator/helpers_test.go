@@ -140,10 +140,16 @@ func (r response) userDetails(t testing.TB) map[string]any {
 	return d
 }
 
+// answer is an HTTP response whose body post has read (and closed).
+type answer struct {
+	StatusCode int
+	Header     http.Header
+}
+
 // post sends a raw body to an operation.
-func (tn *tenant) post(t testing.TB, op, body string) (*http.Response, string, error) {
+func (tn *tenant) post(t testing.TB, op, body string) (*answer, string, error) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, tn.http.URL+"/pingid/rest/4/"+op+"/do", strings.NewReader(body))
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, tn.http.URL+"/pingid/rest/4/"+op+"/do", strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,7 +161,7 @@ func (tn *tenant) post(t testing.TB, op, body string) (*http.Response, string, e
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(resp.Body)
-	return resp, string(raw), err
+	return &answer{StatusCode: resp.StatusCode, Header: resp.Header}, string(raw), err
 }
 
 // send posts a raw body and parses the answer, verifying a JWS answer with the tenant key.

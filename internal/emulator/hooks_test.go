@@ -14,7 +14,7 @@ import (
 // hook performs one test-hook request the way the demo scripts do with curl.
 func (tn *tenant) hook(t testing.TB, method, path, body string) (int, string) {
 	t.Helper()
-	req, err := http.NewRequest(method, tn.http.URL+path, strings.NewReader(body))
+	req, err := http.NewRequestWithContext(t.Context(), method, tn.http.URL+path, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}

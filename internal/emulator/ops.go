@@ -1,6 +1,7 @@
 package emulator
 
-// The user-management operations and the user state machine (research §2.6, §2.7).
+// The user-management operations and the user state machine (PingID API docs: User Management,
+// userDetails and statuses).
 
 // result is an operation's outcome: an error id (200 = ok) and the extra responseBody members.
 // Inferred: once the envelope has verified, bad reqBody members (missing or over-long username,
@@ -165,7 +166,7 @@ func (s *Server) opDeleteUser(b requestBody) (result, error) {
 // opSuspendUser: a user who has been activated (ACTIVE, PENDING, PENDING_ACTIVATION,
 // PENDING_CHANGE_DEVICE) becomes SUSPENDED and the previous status is remembered; NOT_ACTIVE →
 // 10561 [V: "The user is not active and cannot be suspended"].
-// Inferred: only NOT_ACTIVE counts as "not active" (research §6 leaves PENDING_ACTIVATION open),
+// Inferred: only NOT_ACTIVE counts as "not active" (no public source says whether PENDING_ACTIVATION counts),
 // and suspending a SUSPENDED user is a successful no-op.
 func (s *Server) opSuspendUser(b requestBody) (result, error) {
 	name, ok := b.userNameArg()

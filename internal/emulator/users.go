@@ -12,7 +12,7 @@ import (
 	"unicode/utf8"
 )
 
-// User statuses [V research §2.7].
+// User statuses [V: PingID API docs, userDetails].
 const (
 	StatusActive              = "ACTIVE"
 	StatusPending             = "PENDING"
@@ -31,7 +31,7 @@ const (
 )
 
 // MaxUserNameLength is the documented limit: "Up to 250 characters; can contain any characters,
-// including blanks" [V research §2.6].
+// including blanks" [V: PingID API docs, User Management].
 const MaxUserNameLength = 250
 
 // Inferred: identifiers start at realistic magnitudes (the samples show userId 17457/6461158 and
@@ -80,7 +80,7 @@ func (u User) clone() User {
 
 // foldUserName is the uniqueness key.
 // Inferred: PingID usernames are matched case-insensitively (jsmith == JSmith), while the stored
-// spelling is preserved and returned. No source says either way (research §6); case-insensitive
+// spelling is preserved and returned. No public source says either way; case-insensitive
 // is the safer assumption for a provisioner because it never lets two accounts differ only in case.
 func foldUserName(name string) string { return strings.ToLower(name) }
 
@@ -284,7 +284,7 @@ func (s *Server) Reset() {
 }
 
 // newActivationCode returns a 12-digit pairing code.
-// Inferred: the tables say "Long" but every example is a 12-digit JSON string (research §2.6).
+// Inferred: the tables say "Long" but every example is a 12-digit JSON string (PingID API docs, User Management).
 func newActivationCode() string {
 	n, err := rand.Int(rand.Reader, big.NewInt(1_000_000_000_000))
 	if err != nil {
@@ -294,7 +294,7 @@ func newActivationCode() string {
 }
 
 // restoreAfterSuspension is the status activateuser gives a SUSPENDED user.
-// Inferred (research §2.7 only says "a suspended user can be reactivated by calling
+// Inferred (the PingID API docs only say "a suspended user can be reactivated by calling
 // ActivateUser"): the user returns to where it was; an ACTIVE user needs a device to stay ACTIVE,
 // pending users get a fresh pairing code, and with no remembered status the device count decides.
 func restoreAfterSuspension(u *User) (status string, needsCode bool) {
@@ -310,12 +310,13 @@ func restoreAfterSuspension(u *User) (status string, needsCode bool) {
 	}
 }
 
-// mountainStandardTime is the zone of devicesDetails[].enrollment [V research §2.7: "in MST"].
+// mountainStandardTime is the zone of devicesDetails[].enrollment [V: PingID API docs, userDetails: "in MST"].
 func mountainStandardTime() *time.Location { return time.FixedZone("MST", -7*60*60) }
 
 const pingTimeLayout = "2006-01-02 15:04:05.000"
 
-// userDetails renders the userDetails object of the API [V research §2.7, S3, C5].
+// userDetails renders the userDetails object of the API [V: PingID API docs, userDetails and the
+// worked AddUser example; a real getuserdetails payload published in a public C# sample].
 func userDetails(u *User) map[string]any {
 	devices := make([]any, 0, len(u.Devices))
 	var primary any

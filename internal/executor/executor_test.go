@@ -6,17 +6,17 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	gosync "sync"
+	"sync"
 	"testing"
 
 	"github.com/pingid-provisioner/terraform-provider-pingid/internal/pingid"
-	"github.com/pingid-provisioner/terraform-provider-pingid/internal/sync"
+	"github.com/pingid-provisioner/terraform-provider-pingid/internal/reconcile"
 )
 
 // fakeClient is an in-memory PingID with the documented status rules that matter here:
 // suspend fails with 10561 on NOT_ACTIVE users, activate fails with 10562 on ACTIVE users.
 type fakeClient struct {
-	mu    gosync.Mutex
+	mu    sync.Mutex
 	users map[string]*pingid.User
 	calls []string
 	fail  map[string]error // "op username" -> error
@@ -165,8 +165,8 @@ func TestEnableAndDeleteAreIdempotent(t *testing.T) {
 	}
 }
 
-func entry(email string, enabled bool, status string) *sync.Entry {
-	return &sync.Entry{Email: email, FirstName: "F", LastName: "L", Enabled: enabled, Status: status, SourceState: sync.SourceInScope}
+func entry(email string, enabled bool, status string) *reconcile.Entry {
+	return &reconcile.Entry{Email: email, FirstName: "F", LastName: "L", Enabled: enabled, Status: status, SourceState: reconcile.SourceInScope}
 }
 
 func TestRunActions(t *testing.T) {
@@ -180,22 +180,22 @@ func TestRunActions(t *testing.T) {
 		pingid.User{UserName: "broken", Status: "ACTIVE"},
 	)
 	f.fail["update broken"] = errors.New("HTTP 500")
-	actions := []sync.Action{
-		{Username: "fresh", Kind: sync.KindCreate, Planned: entry("fresh@x", true, "NOT_ACTIVE")},
-		{Username: "freshoff", Kind: sync.KindCreate, Planned: entry("off@x", false, "NOT_ACTIVE")},
-		{Username: "linked", Kind: sync.KindLink, Planned: entry("new@x", true, "ACTIVE")},
-		{Username: "racer", Kind: sync.KindCreate, Planned: entry("r@x", true, "NOT_ACTIVE")},
-		{Username: "vanished", Kind: sync.KindLink, Planned: entry("v@x", true, "ACTIVE")},
-		{Username: "upd", Kind: sync.KindUpdate, Prior: entry("a@x", true, "ACTIVE"), Planned: entry("b@x", true, "ACTIVE"),
-			Changes: []sync.FieldChange{{Field: "email", From: "a@x", To: "b@x"}}},
-		{Username: "leaver", Kind: sync.KindDisable, Prior: entry("", true, "ACTIVE"), Planned: entry("", false, "ACTIVE")},
-		{Username: "back", Kind: sync.KindEnable, Prior: entry("", false, "SUSPENDED"), Planned: entry("", true, "SUSPENDED")},
-		{Username: "gone", Kind: sync.KindDelete, Prior: entry("", true, "ACTIVE")},
-		{Username: "broken", Kind: sync.KindUpdate, Prior: entry("a", true, "ACTIVE"), Planned: entry("b", true, "ACTIVE"),
-			Changes: []sync.FieldChange{{Field: "email", From: "a", To: "b"}}},
-		{Username: "bookkeeping", Kind: sync.KindStateOnly, Prior: entry("", true, "ACTIVE"), Planned: entry("", true, "ACTIVE")},
+	actions := []reconcile.Action{
+		{Username: "fresh", Kind: reconcile.KindCreate, Planned: entry("fresh@x", true, "NOT_ACTIVE")},
+		{Username: "freshoff", Kind: reconcile.KindCreate, Planned: entry("off@x", false, "NOT_ACTIVE")},
+		{Username: "linked", Kind: reconcile.KindLink, Planned: entry("new@x", true, "ACTIVE")},
+		{Username: "racer", Kind: reconcile.KindCreate, Planned: entry("r@x", true, "NOT_ACTIVE")},
+		{Username: "vanished", Kind: reconcile.KindLink, Planned: entry("v@x", true, "ACTIVE")},
+		{Username: "upd", Kind: reconcile.KindUpdate, Prior: entry("a@x", true, "ACTIVE"), Planned: entry("b@x", true, "ACTIVE"),
+			Changes: []reconcile.FieldChange{{Field: "email", From: "a@x", To: "b@x"}}},
+		{Username: "leaver", Kind: reconcile.KindDisable, Prior: entry("", true, "ACTIVE"), Planned: entry("", false, "ACTIVE")},
+		{Username: "back", Kind: reconcile.KindEnable, Prior: entry("", false, "SUSPENDED"), Planned: entry("", true, "SUSPENDED")},
+		{Username: "gone", Kind: reconcile.KindDelete, Prior: entry("", true, "ACTIVE")},
+		{Username: "broken", Kind: reconcile.KindUpdate, Prior: entry("a", true, "ACTIVE"), Planned: entry("b", true, "ACTIVE"),
+			Changes: []reconcile.FieldChange{{Field: "email", From: "a", To: "b"}}},
+		{Username: "bookkeeping", Kind: reconcile.KindStateOnly, Prior: entry("", true, "ACTIVE"), Planned: entry("", true, "ACTIVE")},
 	}
-	results := Run(context.Background(), f, actions, Options{Concurrency: 3, MapEmail: true})
+	results := Run(context.Background(), f, actions, Options{Concurrency: 3, Mapping: reconcile.Mapping{MapEmail: true}})
 	if len(results) != len(actions) {
 		t.Fatalf("%d results for %d actions", len(results), len(actions))
 	}
@@ -234,7 +234,7 @@ func TestRunActions(t *testing.T) {
 
 func TestRunEnableSkipsUsersThatAreNotSuspended(t *testing.T) {
 	f := newFake(pingid.User{UserName: "never", Status: "NOT_ACTIVE"})
-	res := Run(context.Background(), f, []sync.Action{{Username: "never", Kind: sync.KindEnable,
+	res := Run(context.Background(), f, []reconcile.Action{{Username: "never", Kind: reconcile.KindEnable,
 		Prior: entry("", false, "NOT_ACTIVE"), Planned: entry("", true, "NOT_ACTIVE")}}, Options{Concurrency: 1})
 	if res[0].Err != nil || len(f.calls) != 0 {
 		t.Errorf("err=%v calls=%v, want no call", res[0].Err, f.calls)
@@ -245,9 +245,9 @@ func TestRunCancelledContextStartsNothing(t *testing.T) {
 	f := newFake()
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	var actions []sync.Action
+	var actions []reconcile.Action
 	for i := range 20 {
-		actions = append(actions, sync.Action{Username: fmt.Sprintf("u%d", i), Kind: sync.KindCreate, Planned: entry("", true, "NOT_ACTIVE")})
+		actions = append(actions, reconcile.Action{Username: fmt.Sprintf("u%d", i), Kind: reconcile.KindCreate, Planned: entry("", true, "NOT_ACTIVE")})
 	}
 	for _, r := range Run(ctx, f, actions, Options{Concurrency: 4}) {
 		if !errors.Is(r.Err, context.Canceled) {

@@ -1,6 +1,6 @@
-// Package executor carries out provisioning decisions against the PingID API: it turns the
-// pure actions computed by internal/sync into client calls, with bounded concurrency and a
-// per-user result, so callers can record exactly what succeeded.
+// Package executor is the execute step: it carries out provisioning decisions against the PingID
+// API, turning the pure actions computed by internal/reconcile into client calls, fanned out
+// through internal/fanout, with a per-user result, so callers can record exactly what succeeded.
 package executor
 
 import (
@@ -9,7 +9,7 @@ import (
 	"fmt"
 
 	"github.com/pingid-provisioner/terraform-provider-pingid/internal/pingid"
-	"github.com/pingid-provisioner/terraform-provider-pingid/internal/sync"
+	"github.com/pingid-provisioner/terraform-provider-pingid/internal/reconcile"
 )
 
 // Client is the part of the PingID client the executor needs; *pingid.Client implements it.
@@ -77,6 +77,6 @@ func Remove(ctx context.Context, c Client, username, action string) error {
 // Remove-user actions, as in the PingID Provisioner's "Remove User Action": the planner's
 // values, as strings for schemas.
 const (
-	RemoveDisable = string(sync.RemoveDisable)
-	RemoveDelete  = string(sync.RemoveDelete)
+	RemoveDisable = string(reconcile.RemoveDisable)
+	RemoveDelete  = string(reconcile.RemoveDelete)
 )

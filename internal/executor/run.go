@@ -4,79 +4,75 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	gosync "sync"
 
+	"github.com/pingid-provisioner/terraform-provider-pingid/internal/fanout"
 	"github.com/pingid-provisioner/terraform-provider-pingid/internal/pingid"
-	"github.com/pingid-provisioner/terraform-provider-pingid/internal/sync"
+	"github.com/pingid-provisioner/terraform-provider-pingid/internal/reconcile"
 )
 
 // Options says how to carry out actions.
 type Options struct {
 	// Concurrency is the number of users worked on at once; the client bounds API calls too.
 	Concurrency int
-	// Map* say which fields the connection maps: only those are ever written.
-	MapEmail, MapFirstName, MapLastName bool
+	// Mapping says which fields the connection maps: only those are ever written.
+	reconcile.Mapping
 }
 
 // Result is the outcome of one action.
 type Result struct {
-	Action sync.Action
+	Action reconcile.Action
 	Err    error
 }
 
 // Run carries out every action and returns one result per action, in the input order. A
 // failed action does not stop the others: the caller records exactly what succeeded. A
 // cancelled context stops the remaining actions, which fail with the context's error.
-func Run(ctx context.Context, c Client, actions []sync.Action, opts Options) []Result {
+func Run(ctx context.Context, c Client, actions []reconcile.Action, opts Options) []Result {
 	results := make([]Result, len(actions))
-	workers := min(max(opts.Concurrency, 1), len(actions))
-	next := make(chan int)
-	var wg gosync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				results[i] = Result{Action: actions[i], Err: runOne(ctx, c, actions[i], opts)}
-			}
-		}()
+	started := make([]bool, len(actions))
+	// Each action records its own outcome and never fails the fan-out, so nothing else is
+	// cancelled; Each's error can only be ctx's, which the not-started results below report.
+	_ = fanout.Each(ctx, len(actions), opts.Concurrency, func(_ context.Context, i int) error {
+		started[i] = true
+		results[i] = Result{Action: actions[i], Err: runOne(ctx, c, actions[i], opts)}
+		return nil
+	})
+	for i, a := range actions {
+		if !started[i] {
+			results[i] = Result{Action: a, Err: fmt.Errorf("not started: %w", ctx.Err())}
+		}
 	}
-	for i := range actions {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
 	return results
 }
 
-func runOne(ctx context.Context, c Client, a sync.Action, opts Options) error {
+func runOne(ctx context.Context, c Client, a reconcile.Action, opts Options) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("not started: %w", err)
 	}
 	switch a.Kind {
-	case sync.KindStateOnly:
+	case reconcile.KindStateOnly:
 		return nil
-	case sync.KindDelete:
+	case reconcile.KindDelete:
 		return Delete(ctx, c, a.Username)
-	case sync.KindCreate:
+	case reconcile.KindCreate:
 		return add(ctx, c, a, opts, true)
-	case sync.KindLink:
+	case reconcile.KindLink:
 		return link(ctx, c, a, opts, true)
-	case sync.KindUpdate, sync.KindDisable, sync.KindEnable:
+	case reconcile.KindUpdate, reconcile.KindDisable, reconcile.KindEnable:
 		return update(ctx, c, a, opts)
 	}
 	return fmt.Errorf("unknown action %q for %q", a.Kind, a.Username)
 }
 
-func plannedEntry(a sync.Action) (sync.Entry, error) {
+func plannedEntry(a reconcile.Action) (reconcile.Entry, error) {
 	if a.Planned == nil {
-		return sync.Entry{}, fmt.Errorf("%s of %q has no planned entry", a.Kind, a.Username)
+		return reconcile.Entry{}, fmt.Errorf("%s of %q has no planned entry", a.Kind, a.Username)
 	}
 	return *a.Planned, nil
 }
 
 // fields returns the mapped fields of the planned entry.
-func fields(e sync.Entry, opts Options) pingid.UserFields {
+func fields(e reconcile.Entry, opts Options) pingid.UserFields {
 	var f pingid.UserFields
 	if opts.MapEmail {
 		f.Email = &e.Email
@@ -91,7 +87,7 @@ func fields(e sync.Entry, opts Options) pingid.UserFields {
 }
 
 // add creates the user; a user that exists by now (created since the plan) is linked instead.
-func add(ctx context.Context, c Client, a sync.Action, opts Options, mayLink bool) error {
+func add(ctx context.Context, c Client, a reconcile.Action, opts Options, mayLink bool) error {
 	e, err := plannedEntry(a)
 	if err != nil {
 		return err
@@ -122,7 +118,7 @@ func add(ctx context.Context, c Client, a sync.Action, opts Options, mayLink boo
 // link brings an existing PingID user under management: mapped fields are merged into its
 // record (read, merge, write), then its enabled state is set. A user gone since the plan is
 // added instead.
-func link(ctx context.Context, c Client, a sync.Action, opts Options, mayAdd bool) error {
+func link(ctx context.Context, c Client, a reconcile.Action, opts Options, mayAdd bool) error {
 	e, err := plannedEntry(a)
 	if err != nil {
 		return err
@@ -135,45 +131,39 @@ func link(ctx context.Context, c Client, a sync.Action, opts Options, mayAdd boo
 		return fmt.Errorf("link: %w", err)
 	}
 	switch {
-	case !e.Enabled && u.Status != sync.StatusSuspended:
+	case !e.Enabled && u.Status != reconcile.StatusSuspended:
 		return Disable(ctx, c, a.Username)
-	case e.Enabled && u.Status == sync.StatusSuspended:
+	case e.Enabled && u.Status == reconcile.StatusSuspended:
 		return Enable(ctx, c, a.Username)
 	}
 	return nil
 }
 
 // update writes changed mapped fields, then suspends or re-activates as planned.
-func update(ctx context.Context, c Client, a sync.Action, opts Options) error {
+func update(ctx context.Context, c Client, a reconcile.Action, opts Options) error {
 	e, err := plannedEntry(a)
 	if err != nil {
 		return err
 	}
-	if hasFieldChanges(a) {
+	if a.ChangesMappedFields() {
 		if _, _, err := c.UpdateUser(ctx, a.Username, fields(e, opts)); err != nil {
 			return fmt.Errorf("update: %w", err)
 		}
 	}
 	switch a.Kind {
-	case sync.KindDisable:
+	case reconcile.KindDisable:
 		return Disable(ctx, c, a.Username)
-	case sync.KindEnable:
+	case reconcile.KindEnable:
 		// Only a suspended user needs activating: activating a user who never activated (a
 		// disable that could not suspend it) would hand out an activation code for nothing.
-		if a.Prior != nil && a.Prior.Status != sync.StatusSuspended {
+		if a.Prior != nil && a.Prior.Status != reconcile.StatusSuspended {
 			return nil
 		}
 		return Enable(ctx, c, a.Username)
+	case reconcile.KindUpdate:
+		// The field update above is all there is.
+	case reconcile.KindCreate, reconcile.KindLink, reconcile.KindDelete, reconcile.KindStateOnly:
+		// runOne never routes these here.
 	}
 	return nil
-}
-
-func hasFieldChanges(a sync.Action) bool {
-	for _, ch := range a.Changes {
-		switch ch.Field {
-		case "email", "first_name", "last_name":
-			return true
-		}
-	}
-	return false
 }

@@ -221,7 +221,7 @@ func TestErrorIDsMapToSentinels(t *testing.T) {
 				t.Errorf("APIError = %+v", apiErr)
 			}
 			for _, s := range sentinels {
-				if got := errors.Is(err, s); got != (s == tc.want) {
+				if got := errors.Is(err, s); got != errors.Is(tc.want, s) {
 					t.Errorf("errors.Is(err, %v) = %v", s, got)
 				}
 			}

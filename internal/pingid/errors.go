@@ -6,7 +6,7 @@ import (
 	"strings"
 )
 
-// PingID API error ids (research §2.8).
+// PingID API error ids (PingID API docs, error codes).
 const (
 	ErrorIDOK            = 200
 	ErrorIDInvalidInput  = 400

@@ -15,7 +15,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 )
 
-// Test credentials. The key is the one of the research golden vector (§2.3); the token is
+// Test credentials. The key is the one of the signed example in the PingID API docs; the token is
 // long and distinctive so that leak checks cannot match by accident.
 const (
 	testOrgAlias  = "aaaaaaaa-a1b2-123a-b456-1234abcd5678"
@@ -301,7 +301,8 @@ func signTestPayload(t testing.TB, signer jose.Signer, payload []byte) string {
 	return s
 }
 
-// verifyRequest checks the request JWS the way the service does (research §5.3).
+// verifyRequest checks the request JWS the way the service does (signature, org alias, token,
+// timestamp).
 func (f *fakePingID) verifyRequest(body string) (recordedRequest, error) {
 	var rec recordedRequest
 	jws, err := jose.ParseSignedCompact(body, []jose.SignatureAlgorithm{jose.HS256})
@@ -370,7 +371,7 @@ func errorBody(id int, msg string) map[string]any {
 	return map[string]any{"errorId": id, "errorMsg": msg}
 }
 
-// process applies one operation to the in-memory users (the state machine of research §2.7).
+// process applies one operation to the in-memory users (the documented user state machine).
 func (f *fakePingID) process(op string, body map[string]any) (int, map[string]any) {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -2,6 +2,7 @@ package pingid
 
 import (
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -126,7 +127,8 @@ func (c Credentials) Validate() error {
 }
 
 func reasonOf(err error) string {
-	if ve, ok := err.(*ValidationError); ok {
+	var ve *ValidationError
+	if errors.As(err, &ve) {
 		return ve.Reason
 	}
 	return err.Error()

@@ -9,7 +9,7 @@ import (
 	"testing"
 )
 
-// An export shaped like research §2.1, plus the Java-properties features PingOne files or
+// An export shaped like the documented pingid.properties, plus the Java-properties features PingOne files or
 // hand edits use: `key: value`, a continuation line, an escaped `=` inside a key, CRLF.
 const exportedProperties = "#Auto-Generated from PingOne, downloaded by id=[12345] email=[joe@pingdevelopers.com]\r\n" +
 	"use_base64_key=JWC41crr322aUfdckVfJKHvGKNIPyAPGL7rMsTbzHlA\\=\r\n" +

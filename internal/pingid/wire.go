@@ -13,7 +13,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 )
 
-// Wire constants of PingID API 4.9 (research §2.3).
+// Wire constants of PingID API 4.9 (PingID API docs, overview: request signing).
 const (
 	apiVersion      = "4.9"
 	apiLocale       = "en"
@@ -192,7 +192,7 @@ func isSuccessStatus(status int) bool { return status >= 200 && status < 300 }
 //   - A JWS body must verify as HS256 with key, whatever the status; otherwise ErrBadSignature.
 //   - Success requires a 2xx status, a verified signature and errorId 200.
 //   - An unsigned JSON body is accepted only as the error of a non-2xx response (some
-//     gateways answer that way, research §2.4); if it claims errorId 200 it is refused.
+//     gateways answer that way); if it claims errorId 200 it is refused.
 //   - Anything else on a non-2xx status is an *APIError without an id.
 func decodeResponse(op, username string, status int, body, key []byte) (*apiResponse, error) {
 	sigErr := func(reason string) error {

@@ -288,7 +288,7 @@ func (r *MappedUserResource) Delete(ctx context.Context, req resource.DeleteRequ
 // ImportState takes a PingID username; Read then fills every attribute from PingID, so the
 // next plan shows only real differences from the configuration.
 func (r *MappedUserResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	if err := checkUsername(req.ID); err != nil {
+	if err := pingid.CheckUsername(req.ID); err != nil {
 		resp.Diagnostics.AddError("Invalid import ID", fmt.Sprintf("Expected a PingID username: %s.", err))
 		return
 	}

@@ -1,5 +1,6 @@
 // Package provider implements the pingid Terraform provider: schemas and CRUD glue over the
-// datastore reader, the PingID client and the pure sync decisions.
+// pipeline's steps: gather (internal/source), decide (internal/reconcile) and execute
+// (internal/executor).
 package provider
 
 import (
@@ -131,19 +132,19 @@ func (p *PingIDProvider) Schema(_ context.Context, _ provider.SchemaRequest, res
 			"max_concurrency": schema.Int64Attribute{
 				Optional: true,
 				MarkdownDescription: fmt.Sprintf("Maximum number of PingID API calls in flight. Defaults to `%d`. Environment variable: `%s`.",
-					defaultMaxConcurrency, envMaxConcurrency),
+					pingid.DefaultMaxConcurrency, envMaxConcurrency),
 				Validators: []validator.Int64{int64validator.Between(1, maxMaxConcurrency)},
 			},
 			"max_retries": schema.Int64Attribute{
 				Optional: true,
 				MarkdownDescription: fmt.Sprintf("Retries of a PingID API call after HTTP 429, 5xx or a network error, with exponential "+
-					"backoff and jitter, honouring `Retry-After`. Defaults to `%d`. Environment variable: `%s`.", defaultMaxRetries, envMaxRetries),
+					"backoff and jitter, honouring `Retry-After`. Defaults to `%d`. Environment variable: `%s`.", pingid.DefaultMaxRetries, envMaxRetries),
 				Validators: []validator.Int64{int64validator.Between(0, maxMaxRetries)},
 			},
 			"request_timeout": schema.StringAttribute{
 				Optional: true,
 				MarkdownDescription: fmt.Sprintf("Timeout of one PingID API request attempt, as a Go duration (`30s`, `1m`). Defaults to `%s`. "+
-					"Environment variable: `%s`.", defaultRequestTimeout, envRequestTimeout),
+					"Environment variable: `%s`.", pingid.DefaultRequestTimeout, envRequestTimeout),
 				Validators: []validator.String{durationValidator{}},
 			},
 			"datastore": schema.SingleNestedAttribute{
@@ -193,13 +194,13 @@ func (p *PingIDProvider) Schema(_ context.Context, _ provider.SchemaRequest, res
 					"page_size": schema.Int64Attribute{
 						Optional: true,
 						MarkdownDescription: fmt.Sprintf("Paged-results page size (Active Directory caps pages at 1000). Defaults to `%d`. Environment variable: `%s`.",
-							defaultPageSize, envLDAPPageSize),
+							datastore.DefaultPageSize, envLDAPPageSize),
 						Validators: []validator.Int64{int64validator.Between(1, maxPageSize)},
 					},
 					"timeout": schema.StringAttribute{
 						Optional: true,
 						MarkdownDescription: fmt.Sprintf("Timeout for connecting and for each LDAP operation, as a Go duration. Defaults to `%s`. Environment variable: `%s`.",
-							defaultLDAPTimeout, envLDAPTimeout),
+							datastore.DefaultTimeout, envLDAPTimeout),
 						Validators: []validator.String{durationValidator{}},
 					},
 				},

@@ -1,7 +1,6 @@
 package provider
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net/url"
@@ -11,7 +10,6 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
-	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/pingid-provisioner/terraform-provider-pingid/internal/datastore"
@@ -42,13 +40,8 @@ const (
 )
 
 const (
-	defaultMaxConcurrency = 8
-	defaultMaxRetries     = 5
-	defaultRequestTimeout = 30 * time.Second
-	defaultPageSize       = 1000
-	defaultLDAPTimeout    = 30 * time.Second
-
-	// Upper bounds, the same for attributes and environment variables.
+	// Upper bounds, the same for attributes and environment variables; the defaults are the
+	// pingid and datastore packages' own.
 	maxMaxConcurrency = 256
 	maxMaxRetries     = 20
 	maxPageSize       = 100000
@@ -180,9 +173,9 @@ func resolveConfig(cfg providerModel, getenv func(string) string, readFile func(
 	}
 	out.pingid = pingid.Config{
 		Credentials:    creds,
-		MaxConcurrency: int(r.int(cfg.MaxConcurrency, path.Root("max_concurrency"), envMaxConcurrency, defaultMaxConcurrency, 1, maxMaxConcurrency)),
-		MaxRetries:     int(r.int(cfg.MaxRetries, path.Root("max_retries"), envMaxRetries, defaultMaxRetries, 0, maxMaxRetries)),
-		RequestTimeout: r.duration(cfg.RequestTimeout, path.Root("request_timeout"), envRequestTimeout, defaultRequestTimeout),
+		MaxConcurrency: int(r.int(cfg.MaxConcurrency, path.Root("max_concurrency"), envMaxConcurrency, pingid.DefaultMaxConcurrency, 1, maxMaxConcurrency)),
+		MaxRetries:     int(r.int(cfg.MaxRetries, path.Root("max_retries"), envMaxRetries, pingid.DefaultMaxRetries, 0, maxMaxRetries)),
+		RequestTimeout: r.duration(cfg.RequestTimeout, path.Root("request_timeout"), envRequestTimeout, pingid.DefaultRequestTimeout),
 	}
 	if out.pingid.MaxRetries == 0 {
 		out.pingid.MaxRetries = pingid.NoRetries // the client reads 0 as "use the default"
@@ -283,8 +276,8 @@ func (r *configReader) datastore(m *datastoreModel) *datastore.Config {
 		CACertificate:      r.str(m.CACertificate, root.AtName("ca_certificate"), envLDAPCACertificate).value,
 		InsecureSkipVerify: r.bool(m.InsecureSkipVerify, root.AtName("insecure_skip_verify"), envLDAPInsecureSkipVerify),
 		AllowInsecureBind:  r.bool(m.AllowInsecureBind, root.AtName("allow_insecure_bind"), envLDAPAllowInsecureBind),
-		PageSize:           int(r.int(m.PageSize, root.AtName("page_size"), envLDAPPageSize, defaultPageSize, 1, maxPageSize)),
-		Timeout:            r.duration(m.Timeout, root.AtName("timeout"), envLDAPTimeout, defaultLDAPTimeout),
+		PageSize:           int(r.int(m.PageSize, root.AtName("page_size"), envLDAPPageSize, datastore.DefaultPageSize, 1, maxPageSize)),
+		Timeout:            r.duration(m.Timeout, root.AtName("timeout"), envLDAPTimeout, datastore.DefaultTimeout),
 	}
 	if cfg.DirectoryType == "" {
 		cfg.DirectoryType = "generic"
@@ -304,66 +297,4 @@ func (r *configReader) datastore(m *datastoreModel) *datastore.Config {
 func hasScheme(raw, scheme string) bool {
 	u, err := url.Parse(raw)
 	return err == nil && strings.EqualFold(u.Scheme, scheme)
-}
-
-// httpURLValidator checks idp_url at validate time.
-type httpURLValidator struct{}
-
-func (httpURLValidator) Description(context.Context) string {
-	return "must be an absolute https URL (http only for loopback hosts)"
-}
-
-func (v httpURLValidator) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
-
-func (httpURLValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
-	if !known(req.ConfigValue) {
-		return
-	}
-	if err := pingid.ValidateIDPURL(req.ConfigValue.ValueString()); err != nil {
-		resp.Diagnostics.AddAttributeError(req.Path, "Invalid idp_url", err.Error())
-	}
-}
-
-// ldapURLValidator checks datastore.url at validate time.
-type ldapURLValidator struct{}
-
-func (ldapURLValidator) Description(context.Context) string {
-	return "must be an ldap:// or ldaps:// URL with a host"
-}
-
-func (v ldapURLValidator) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
-
-func (ldapURLValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
-	if !known(req.ConfigValue) {
-		return
-	}
-	raw := req.ConfigValue.ValueString()
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "ldap" && u.Scheme != "ldaps") || u.Host == "" {
-		shown := "the value"
-		if err == nil {
-			shown = fmt.Sprintf("%q", u.Redacted()) // never echo a password given in the URL
-		}
-		resp.Diagnostics.AddAttributeError(req.Path, "Invalid datastore url",
-			fmt.Sprintf("%s must be an ldap:// or ldaps:// URL with a host, e.g. ldaps://dc1.corp.example.com:636.", shown))
-	}
-}
-
-// durationValidator checks Go duration strings at validate time.
-type durationValidator struct{}
-
-func (durationValidator) Description(context.Context) string {
-	return "must be a positive Go duration such as 30s or 2m"
-}
-
-func (v durationValidator) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
-
-func (durationValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
-	if !known(req.ConfigValue) {
-		return
-	}
-	if d, err := time.ParseDuration(req.ConfigValue.ValueString()); err != nil || d <= 0 {
-		resp.Diagnostics.AddAttributeError(req.Path, "Invalid duration",
-			fmt.Sprintf("%q is not a positive Go duration such as \"30s\" or \"2m\".", req.ConfigValue.ValueString()))
-	}
 }

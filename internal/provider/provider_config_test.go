@@ -17,10 +17,12 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
+	"github.com/pingid-provisioner/terraform-provider-pingid/internal/datastore"
 	"github.com/pingid-provisioner/terraform-provider-pingid/internal/pingid"
 )
 
-// Test credentials: the key is the research file's golden-vector key (32 bytes decoded).
+// Test credentials: the key is the one of the signed example in the PingID API documentation (32
+// bytes decoded), the same as internal/pingid's tests use.
 const (
 	testOrgAlias = "aaaaaaaa-a1b2-123a-b456-1234abcd5678"
 	testToken    = "1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d"
@@ -131,8 +133,8 @@ func TestResolveConfigCredentialSources(t *testing.T) {
 			if c.OrgAlias != testOrgAlias || c.Token != testToken || c.Base64Key != testKey || c.IDPURL != testIDPURL {
 				t.Errorf("credentials = %+v", c)
 			}
-			if got.pingid.MaxConcurrency != defaultMaxConcurrency || got.pingid.MaxRetries != defaultMaxRetries ||
-				got.pingid.RequestTimeout != defaultRequestTimeout {
+			if got.pingid.MaxConcurrency != pingid.DefaultMaxConcurrency || got.pingid.MaxRetries != pingid.DefaultMaxRetries ||
+				got.pingid.RequestTimeout != pingid.DefaultRequestTimeout {
 				t.Errorf("defaults not applied: %+v", got.pingid)
 			}
 			if got.datastore != nil {
@@ -277,7 +279,7 @@ func TestResolveConfigDatastore(t *testing.T) {
 			t.Fatalf("unexpected errors: %v", diags)
 		}
 		ds := got.datastore
-		if ds.URL != "ldap://127.0.0.1:3389" || ds.DirectoryType != "generic" || ds.PageSize != defaultPageSize || ds.Timeout != defaultLDAPTimeout {
+		if ds.URL != "ldap://127.0.0.1:3389" || ds.DirectoryType != "generic" || ds.PageSize != datastore.DefaultPageSize || ds.Timeout != datastore.DefaultTimeout {
 			t.Errorf("datastore = %+v", ds)
 		}
 	})
@@ -319,17 +321,17 @@ func TestResolveConfigDatastore(t *testing.T) {
 func TestCheckUsername(t *testing.T) {
 	ok := []string{"jsmith", "J.Smith@corp.example.com", "zoë", strings.Repeat("a", 250), "o'brien", "a*b"}
 	for _, u := range ok {
-		if err := checkUsername(u); err != nil {
-			t.Errorf("checkUsername(%q) = %v, want nil", u, err)
+		if err := pingid.CheckUsername(u); err != nil {
+			t.Errorf("pingid.CheckUsername(%q) = %v, want nil", u, err)
 		}
 	}
 	bad := []string{"", " jsmith", "jsmith ", strings.Repeat("a", 251), "tab\there", "nul\x00"}
 	for _, u := range bad {
-		if err := checkUsername(u); err == nil {
-			t.Errorf("checkUsername(%q) = nil, want an error", u)
+		if err := pingid.CheckUsername(u); err == nil {
+			t.Errorf("pingid.CheckUsername(%q) = nil, want an error", u)
 		}
 	}
-	if err := checkUsername(strings.Repeat("é", 250)); err != nil {
+	if err := pingid.CheckUsername(strings.Repeat("é", 250)); err != nil {
 		t.Errorf("250 non-ASCII characters should be allowed: %v", err)
 	}
 }

@@ -2,10 +2,7 @@ package provider
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"sort"
 	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
@@ -26,7 +23,8 @@ import (
 
 	"github.com/pingid-provisioner/terraform-provider-pingid/internal/datastore"
 	"github.com/pingid-provisioner/terraform-provider-pingid/internal/executor"
-	"github.com/pingid-provisioner/terraform-provider-pingid/internal/sync"
+	"github.com/pingid-provisioner/terraform-provider-pingid/internal/reconcile"
+	"github.com/pingid-provisioner/terraform-provider-pingid/internal/source"
 )
 
 var (
@@ -184,7 +182,7 @@ func (r *ProvisioningConnectionResource) Configure(_ context.Context, req resour
 	r.data = configuredData(req.ProviderData, &resp.Diagnostics)
 }
 
-func (m connectionModel) spec() sourceSpec {
+func (m connectionModel) spec() source.Spec {
 	q := datastore.Query{
 		BaseDN:            m.SourceLocation.BaseDN.ValueString(),
 		GroupDN:           m.SourceLocation.GroupDN.ValueString(),
@@ -193,210 +191,45 @@ func (m connectionModel) spec() sourceSpec {
 		UsernameAttribute: m.AttributeMapping.Username.ValueString(),
 		DisabledFilter:    m.SourceLocation.DisabledFilter.ValueString(),
 	}
-	s := sourceSpec{
+	s := source.Spec{
 		Query:         q,
 		UsernameAttr:  q.UsernameAttribute,
 		EmailAttr:     m.AttributeMapping.Email.ValueString(),
 		FirstNameAttr: m.AttributeMapping.FirstName.ValueString(),
 		LastNameAttr:  m.AttributeMapping.LastName.ValueString(),
 	}
-	s.Query.Attributes = s.attributes()
+	s.Query.Attributes = s.MappedAttributes()
 	return s
 }
 
-func (m connectionModel) options() sync.Options {
-	return sync.Options{
+// gatherer reads this provider's directory and PingID (Refresh needs no datastore; Read does).
+func (r *ProvisioningConnectionResource) gatherer() source.Gatherer {
+	g := source.Gatherer{PingID: r.data.client, Concurrency: r.data.concurrency}
+	if r.data.datastore != nil {
+		g.Datastore = *r.data.datastore
+	}
+	return g
+}
+
+func (m connectionModel) options() reconcile.Options {
+	return reconcile.Options{
 		UserCreate:             m.UserCreate.ValueBool(),
 		UserUpdate:             m.UserUpdate.ValueBool(),
 		UserDisableDelete:      m.UserDisableDelete.ValueBool(),
 		ProvisionDisabledUsers: m.ProvisionDisabledUsers.ValueBool(),
-		RemoveAction:           sync.RemoveAction(m.RemoveUserAction.ValueString()),
+		RemoveAction:           reconcile.RemoveAction(m.RemoveUserAction.ValueString()),
 		MaxDeprovisions:        int(m.MaxDeprovisions.ValueInt64()),
-		MapEmail:               m.AttributeMapping.Email.ValueString() != "",
-		MapFirstName:           m.AttributeMapping.FirstName.ValueString() != "",
-		MapLastName:            m.AttributeMapping.LastName.ValueString() != "",
+		Mapping: reconcile.Mapping{
+			MapEmail:     m.AttributeMapping.Email.ValueString() != "",
+			MapFirstName: m.AttributeMapping.FirstName.ValueString() != "",
+			MapLastName:  m.AttributeMapping.LastName.ValueString() != "",
+		},
 	}
 }
 
 // hasSource reports whether the model carries a usable source location (not after import).
 func (m connectionModel) hasSource() bool {
 	return m.SourceLocation != nil && m.AttributeMapping != nil && known(m.SourceLocation.BaseDN) && known(m.AttributeMapping.Username)
-}
-
-func (r *ProvisioningConnectionResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
-	if req.Plan.Raw.IsNull() {
-		r.planDestroy(ctx, req, resp)
-		return
-	}
-	var plan connectionModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	if r.data == nil || !req.Plan.Raw.IsFullyKnown() && !onlyUsersUnknown(plan) {
-		// Provider or connection settings depend on values known only after apply: the user
-		// list cannot be planned yet.
-		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("users"), types.MapUnknown(types.StringType))...)
-		return
-	}
-	_, diags := requireDatastore(r.data)
-	resp.Diagnostics.Append(diags...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	prior := map[string]sync.Entry{}
-	if !req.State.Raw.IsNull() {
-		var state connectionModel
-		resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-		if resp.Diagnostics.HasError() {
-			return
-		}
-		var err error
-		if prior, err = decodeUsers(state.Users); err != nil {
-			resp.Diagnostics.AddAttributeError(path.Root("users"), "Unreadable users in state", err.Error())
-			return
-		}
-	}
-
-	spec := plan.spec()
-	raw, d := req.Private.GetKey(ctx, privateSnapshotKey)
-	resp.Diagnostics.Append(d...)
-	snap, err := decodeSnapshot(raw)
-	if err != nil {
-		tflog.Warn(ctx, "ignoring unreadable source snapshot", map[string]any{"error": err.Error()})
-		snap = nil
-	}
-	var admins map[string]bool
-	if snap != nil {
-		admins = snap.Admins
-	}
-	if snap == nil || snap.Fingerprint != spec.fingerprint() {
-		// No refresh snapshot for this source location (new connection, import, changed
-		// settings): read it now.
-		snap, err = readSource(ctx, r.data, spec, prior, admins)
-		if err != nil {
-			addSourceError(&resp.Diagnostics, "Unable to read the source location", err, spec.Query,
-				path.Root("source_location").AtName("base_dn"), path.Root("source_location").AtName("group_dn"), noPartialRead)
-			return
-		}
-	}
-
-	res, err := sync.Plan(sync.Input{
-		Prior:       prior,
-		PriorAdmins: snap.Admins,
-		InScope:     snap.InScope,
-		OutOfScope:  snap.OutOfScope,
-		Existing:    snap.Existing,
-		Options:     plan.options(),
-	})
-	var threshold *sync.ThresholdError
-	if errors.As(err, &threshold) {
-		resp.Diagnostics.AddAttributeError(path.Root("max_deprovisions"), "Too many users would be deprovisioned", threshold.Error())
-		return
-	}
-	if err != nil {
-		resp.Diagnostics.AddError("Unable to plan provisioning", err.Error())
-		return
-	}
-	users, d := encodeUsers(res.Planned)
-	resp.Diagnostics.Append(d...)
-	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("users"), users)...)
-	resp.Diagnostics.Append(setLinkSet(ctx, resp.Private, res.LinkSet)...)
-	resp.Diagnostics.Append(resp.Private.SetKey(ctx, privatePlanKindKey, []byte(`"`+planKindApply+`"`))...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	auditActions(ctx, plan.Name.ValueString(), res.Actions)
-	if n := countChanges(res.Actions); n > 0 {
-		resp.Diagnostics.AddWarning("PingID provisioning summary",
-			fmt.Sprintf("Connection %q: %s.", plan.Name.ValueString(), res.SummaryLine()))
-	}
-	if len(res.Summary.SkippedAdmins) > 0 {
-		resp.Diagnostics.AddWarning("PingID administrators left alone",
-			fmt.Sprintf("Connection %q never edits, suspends or deletes users with the PingID ADMIN role: %s.",
-				plan.Name.ValueString(), strings.Join(limitList(res.Summary.SkippedAdmins, 50), ", ")))
-	}
-}
-
-// onlyUsersUnknown reports whether the only unknown value is the computed users map, which is
-// what the framework proposes before ModifyPlan fills it.
-func onlyUsersUnknown(m connectionModel) bool {
-	if m.SourceLocation == nil || m.AttributeMapping == nil {
-		return false
-	}
-	for _, v := range []attr.Value{
-		m.Name, m.SourceLocation.BaseDN, m.SourceLocation.GroupDN, m.SourceLocation.Filter, m.SourceLocation.NestedGroups,
-		m.SourceLocation.DisabledFilter, m.AttributeMapping.Username, m.AttributeMapping.Email, m.AttributeMapping.FirstName,
-		m.AttributeMapping.LastName, m.UserCreate, m.UserUpdate, m.UserDisableDelete, m.ProvisionDisabledUsers,
-		m.RemoveUserAction, m.MaxDeprovisions, m.OnDestroy,
-	} {
-		if v.IsUnknown() {
-			return false
-		}
-	}
-	return true
-}
-
-func (r *ProvisioningConnectionResource) planDestroy(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
-	resp.Diagnostics.Append(resp.Private.SetKey(ctx, privatePlanKindKey, []byte(`"`+planKindDestroy+`"`))...)
-	var state connectionModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() || state.OnDestroy.ValueString() != onDestroyDeprovision {
-		return
-	}
-	prior, err := decodeUsers(state.Users)
-	if err != nil {
-		resp.Diagnostics.AddError("Unreadable users in state", err.Error())
-		return
-	}
-	admins, d := snapshotAdmins(ctx, req.Private)
-	resp.Diagnostics.Append(d...)
-	actions, tooMany := destroyActions(state, prior, admins)
-	if tooMany != nil {
-		resp.Diagnostics.AddAttributeError(path.Root("max_deprovisions"), "Too many users would be deprovisioned", tooMany.Error())
-		return
-	}
-	if len(actions) > 0 {
-		resp.Diagnostics.AddWarning("PingID users will be deprovisioned",
-			fmt.Sprintf("Destroying connection %q with on_destroy = \"deprovision\" will %s %d users.", state.Name.ValueString(), state.RemoveUserAction.ValueString(), len(actions)))
-	}
-}
-
-// destroyActions lists the users on_destroy = "deprovision" acts on: every managed user for
-// delete, the ones not yet disabled for disable, and the threshold error when they are more
-// than max_deprovisions. Users the last refresh found to be PingID administrators are never touched.
-func destroyActions(state connectionModel, prior map[string]sync.Entry, admins map[string]bool) ([]sync.Action, *sync.ThresholdError) {
-	removeAction := state.RemoveUserAction.ValueString()
-	var actions []sync.Action
-	for name, e := range prior {
-		if admins[sync.FoldUsername(name)] {
-			continue
-		}
-		if removeAction == executor.RemoveDelete {
-			actions = append(actions, sync.Action{Username: name, Kind: sync.KindDelete, Reason: "connection destroyed", Prior: &e})
-		} else if e.Enabled {
-			planned := e
-			planned.Enabled = false
-			actions = append(actions, sync.Action{Username: name, Kind: sync.KindDisable, Reason: "connection destroyed", Prior: &e, Planned: &planned})
-		}
-	}
-	sort.Slice(actions, func(i, j int) bool { return actions[i].Username < actions[j].Username })
-	if limit := int(state.MaxDeprovisions.ValueInt64()); limit >= 0 && len(actions) > limit {
-		return actions, &sync.ThresholdError{Max: limit, Users: actions}
-	}
-	return actions, nil
-}
-
-// snapshotAdmins returns the administrators recorded by the last refresh.
-func snapshotAdmins(ctx context.Context, private interface {
-	GetKey(context.Context, string) ([]byte, diag.Diagnostics)
-}) (map[string]bool, diag.Diagnostics) {
-	raw, diags := private.GetKey(ctx, privateSnapshotKey)
-	snap, err := decodeSnapshot(raw)
-	if err != nil || snap == nil {
-		return nil, diags
-	}
-	return snap.Admins, diags
 }
 
 func (r *ProvisioningConnectionResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
@@ -408,7 +241,7 @@ func (r *ProvisioningConnectionResource) Create(ctx context.Context, req resourc
 	plan.ID = plan.Name
 	// The framework does not hand the planned private state to Create, so new users the plan
 	// found in PingID are recognised by their planned status (see linkCandidates).
-	if r.apply(ctx, map[string]sync.Entry{}, nil, &plan, &resp.Diagnostics) {
+	if r.apply(ctx, map[string]reconcile.Entry{}, nil, &plan, &resp.Diagnostics) {
 		// Terraform taints a resource whose create reported errors and replaces it on the
 		// next apply; Delete recognises a replacement and leaves the users alone.
 		resp.Diagnostics.AddWarning("Connection created with failures",
@@ -425,9 +258,8 @@ func (r *ProvisioningConnectionResource) Update(ctx context.Context, req resourc
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	prior, err := decodeUsers(state.Users)
-	if err != nil {
-		resp.Diagnostics.AddAttributeError(path.Root("users"), "Unreadable users in state", err.Error())
+	prior, ok := stateUsers(state.Users, &resp.Diagnostics)
+	if !ok {
 		return
 	}
 	links, d := getLinkSet(ctx, req.Private)
@@ -440,7 +272,7 @@ func (r *ProvisioningConnectionResource) Update(ctx context.Context, req resourc
 // apply carries out exactly the difference between the prior and the planned users; nothing
 // is re-read that could change the outcome. On partial failure plan.Users is set to what was
 // actually done, and the failures are reported, so the next plan shows only the rest.
-func (r *ProvisioningConnectionResource) apply(ctx context.Context, prior map[string]sync.Entry, links map[string]bool, plan *connectionModel, diags *diag.Diagnostics) (partial bool) {
+func (r *ProvisioningConnectionResource) apply(ctx context.Context, prior map[string]reconcile.Entry, links map[string]bool, plan *connectionModel, diags *diag.Diagnostics) (partial bool) {
 	if !requireConfigured(r.data != nil, diags) {
 		return false
 	}
@@ -452,12 +284,9 @@ func (r *ProvisioningConnectionResource) apply(ctx context.Context, prior map[st
 	if links == nil {
 		links = linkCandidates(prior, planned)
 	}
-	actions := sync.Diff(prior, planned, links)
-	opts := plan.options()
-	results := executor.Run(ctx, r.data.client, actions, executor.Options{
-		Concurrency: r.data.concurrency, MapEmail: opts.MapEmail, MapFirstName: opts.MapFirstName, MapLastName: opts.MapLastName,
-	})
-	done := make(map[string]sync.Entry, len(planned))
+	actions := reconcile.Diff(prior, planned, links)
+	results := executor.Run(ctx, r.data.client, actions, executor.Options{Concurrency: r.data.concurrency, Mapping: plan.options().Mapping})
+	done := make(map[string]reconcile.Entry, len(planned))
 	for k, v := range prior {
 		done[k] = v
 	}
@@ -488,68 +317,6 @@ func (r *ProvisioningConnectionResource) apply(ctx context.Context, prior map[st
 
 // privatePlanKindKey records which kind of plan produced the planned private state: Delete
 // applies on_destroy only for a planned destroy, never for the destroy half of a replacement.
-const (
-	privatePlanKindKey = "plan_kind"
-	planKindDestroy    = "destroy"
-	planKindApply      = "apply"
-)
-
-// privateLinkSetKey carries, from plan to apply, the new users the plan found in PingID, so
-// apply links them without first trying adduser.
-const privateLinkSetKey = "link_set"
-
-func setLinkSet(ctx context.Context, private interface {
-	SetKey(context.Context, string, []byte) diag.Diagnostics
-}, links map[string]bool) diag.Diagnostics {
-	names := make([]string, 0, len(links))
-	for name, ok := range links {
-		if ok {
-			names = append(names, name)
-		}
-	}
-	sort.Strings(names)
-	raw, err := json.Marshal(names)
-	if err != nil {
-		var diags diag.Diagnostics
-		diags.AddError("Unable to record linked users", err.Error())
-		return diags
-	}
-	return private.SetKey(ctx, privateLinkSetKey, raw)
-}
-
-// getLinkSet returns nil when the plan recorded no link set (a plan made by an older
-// provider version), so apply falls back to linkCandidates.
-func getLinkSet(ctx context.Context, private interface {
-	GetKey(context.Context, string) ([]byte, diag.Diagnostics)
-}) (map[string]bool, diag.Diagnostics) {
-	raw, diags := private.GetKey(ctx, privateLinkSetKey)
-	if len(raw) == 0 || diags.HasError() {
-		return nil, diags
-	}
-	var names []string
-	if err := json.Unmarshal(raw, &names); err != nil {
-		return nil, diags
-	}
-	links := make(map[string]bool, len(names))
-	for _, n := range names {
-		links[n] = true
-	}
-	return links, diags
-}
-
-// linkCandidates marks new users the plan found in PingID: their planned status is PingID's,
-// while a user to be created is planned as NOT_ACTIVE. The executor falls back either way
-// (add on "not found", link on "already exists"), so this only saves calls.
-func linkCandidates(prior, planned map[string]sync.Entry) map[string]bool {
-	links := map[string]bool{}
-	for name, e := range planned {
-		if _, ok := prior[name]; !ok && e.Status != sync.StatusNotActive {
-			links[name] = true
-		}
-	}
-	return links
-}
-
 func (r *ProvisioningConnectionResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
 	var state connectionModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
@@ -559,17 +326,19 @@ func (r *ProvisioningConnectionResource) Read(ctx context.Context, req resource.
 	if !requireConfigured(r.data != nil, &resp.Diagnostics) {
 		return
 	}
-	prior, err := decodeUsers(state.Users)
-	if err != nil {
-		resp.Diagnostics.AddAttributeError(path.Root("users"), "Unreadable users in state", err.Error())
+	prior, ok := stateUsers(state.Users, &resp.Diagnostics)
+	if !ok {
 		return
 	}
-	refreshed, admins, err := refreshUsers(ctx, r.data, prior)
+	refreshed, err := r.gatherer().Refresh(ctx, prior)
 	if err != nil {
 		resp.Diagnostics.AddError("Unable to refresh PingID users", err.Error())
 		return
 	}
-	users, d := encodeUsers(refreshed)
+	for _, name := range refreshed.Gone {
+		tflog.Info(ctx, "managed user no longer exists in PingID", map[string]any{"username": name})
+	}
+	users, d := encodeUsers(refreshed.Users)
 	resp.Diagnostics.Append(d...)
 	state.Users = users
 	if state.ID.IsNull() {
@@ -578,7 +347,7 @@ func (r *ProvisioningConnectionResource) Read(ctx context.Context, req resource.
 
 	if state.hasSource() && r.data.datastore != nil {
 		spec := state.spec()
-		snap, err := readSource(ctx, r.data, spec, refreshed, admins)
+		snap, err := r.gatherer().Read(ctx, spec, refreshed.Users, refreshed.Admins)
 		if err != nil {
 			addSourceError(&resp.Diagnostics, "Unable to read the source location", err, spec.Query,
 				path.Root("source_location").AtName("base_dn"), path.Root("source_location").AtName("group_dn"), noPartialRead)
@@ -594,35 +363,6 @@ func (r *ProvisioningConnectionResource) Read(ctx context.Context, req resource.
 	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
 }
 
-// refreshUsers reads every managed user from PingID: changed attributes and status are
-// recorded (drift), users deleted in PingID leave the map so the plan re-creates them if
-// they are still in scope.
-func refreshUsers(ctx context.Context, data *providerData, prior map[string]sync.Entry) (map[string]sync.Entry, map[string]bool, error) {
-	names := make([]string, 0, len(prior))
-	for name := range prior {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	found, err := lookupPingIDUsers(ctx, data.client, names, data.concurrency)
-	if err != nil {
-		return nil, nil, err
-	}
-	out := make(map[string]sync.Entry, len(found))
-	admins := map[string]bool{}
-	for name, e := range prior {
-		u, ok := found[name]
-		if !ok {
-			tflog.Info(ctx, "managed user no longer exists in PingID", map[string]any{"username": name})
-			continue
-		}
-		out[name] = sync.Refreshed(e, pingIDUser(u))
-		if u.Role == sync.RoleAdmin {
-			admins[sync.FoldUsername(name)] = true
-		}
-	}
-	return out, admins, nil
-}
-
 func (r *ProvisioningConnectionResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
 	var state connectionModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
@@ -632,9 +372,8 @@ func (r *ProvisioningConnectionResource) Delete(ctx context.Context, req resourc
 	if !requireConfigured(r.data != nil, &resp.Diagnostics) {
 		return
 	}
-	prior, err := decodeUsers(state.Users)
-	if err != nil {
-		resp.Diagnostics.AddError("Unreadable users in state", err.Error())
+	prior, ok := stateUsers(state.Users, &resp.Diagnostics)
+	if !ok {
 		return
 	}
 	kind, d := req.Private.GetKey(ctx, privatePlanKindKey)
@@ -651,7 +390,7 @@ func (r *ProvisioningConnectionResource) Delete(ctx context.Context, req resourc
 	}
 	admins, d := snapshotAdmins(ctx, req.Private)
 	resp.Diagnostics.Append(d...)
-	actions, tooMany := destroyActions(state, prior, admins)
+	actions, tooMany := state.destroyActions(prior, admins)
 	// Checked here too, not only in the destroy plan: Terraform does not plan the destroy
 	// half of a replacement.
 	if tooMany != nil {
@@ -681,50 +420,6 @@ func (r *ProvisioningConnectionResource) ImportState(ctx context.Context, req re
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), req.ID)...)
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("name"), req.ID)...)
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("users"), types.MapValueMust(types.StringType, map[string]attr.Value{}))...)
-}
-
-func decodeUsers(m types.Map) (map[string]sync.Entry, error) {
-	if m.IsNull() || m.IsUnknown() {
-		return map[string]sync.Entry{}, nil
-	}
-	elems := m.Elements() // copies the map once; never call per key
-	values := make(map[string]string, len(elems))
-	for name, v := range elems {
-		s, ok := v.(types.String)
-		if !ok || s.IsNull() || s.IsUnknown() {
-			return nil, fmt.Errorf("user %q has no value", name)
-		}
-		values[name] = s.ValueString()
-	}
-	return sync.ParseUsers(values)
-}
-
-func encodeUsers(users map[string]sync.Entry) (types.Map, diag.Diagnostics) {
-	elems := make(map[string]attr.Value, len(users))
-	for name, e := range users {
-		elems[name] = types.StringValue(e.JSON())
-	}
-	return types.MapValue(types.StringType, elems)
-}
-
-func countChanges(actions []sync.Action) int {
-	n := 0
-	for _, a := range actions {
-		if a.Kind != sync.KindStateOnly {
-			n++
-		}
-	}
-	return n
-}
-
-// auditActions writes one structured line per planned user action: the audit trail of what
-// a plan proposes, at INFO so TF_LOG=INFO captures it.
-func auditActions(ctx context.Context, connection string, actions []sync.Action) {
-	for _, a := range actions {
-		tflog.Info(ctx, "planned user action", map[string]any{
-			"connection": connection, "username": a.Username, "action": string(a.Kind), "reason": a.Reason,
-		})
-	}
 }
 
 func auditResult(ctx context.Context, connection string, res executor.Result) {

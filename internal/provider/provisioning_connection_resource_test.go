@@ -16,22 +16,10 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/pingid-provisioner/terraform-provider-pingid/internal/emulator"
-	"github.com/pingid-provisioner/terraform-provider-pingid/internal/sync"
+	"github.com/pingid-provisioner/terraform-provider-pingid/internal/reconcile"
 )
 
-const (
-	connAddr      = "pingid_provisioning_connection.corp"
-	engineeringDN = "cn=engineering,ou=groups,dc=example,dc=com"
-	lockedForever = "000001010000Z" // ppolicy: locked by an administrator, i.e. disabled
-)
-
-// PingID statuses the tests expect.
-const (
-	stActive            = "ACTIVE"
-	stNotActive         = "NOT_ACTIVE"
-	stSuspended         = "SUSPENDED"
-	stPendingActivation = "PENDING_ACTIVATION"
-)
+const connAddr = "pingid_provisioning_connection.corp"
 
 // connectionConfig renders a connection over the pingid-users group; extra is added inside
 // the resource block.
@@ -62,187 +50,13 @@ func (e *accEnv) providerConfigWith(extra string) string {
 
 func usersKey(name string) tfjsonpath.Path { return tfjsonpath.New("users").AtMapKey(name) }
 
-// person is a directory user with the attributes the connection maps.
-type person struct{ uid, first, last, mail string }
-
-// The companyLDIF users.
-var (
-	pJSmith    = person{"jsmith", "John", "Smith", "john.smith@example.com"}
-	pADoe      = person{"adoe", "Ann", "Doe", "ann.doe@example.com"}
-	pBWayne    = person{"bwayne", "Bruce", "Wayne", "bruce.wayne@example.com"}
-	pCDisabled = person{"cdisabled", "Carl", "Disabled", "carl.disabled@example.com"}
-	pOutsider  = person{"outsider", "Olivia", "Outsider", "olivia.outsider@example.com"}
-)
-
-func (p person) dn() string { return "uid=" + p.uid + "," + testBaseDN }
-
-// entry is p's expected value in the users map.
-func (p person) entry(enabled bool, status string, state sync.SourceState) sync.Entry {
-	return sync.Entry{DN: p.dn(), Email: p.mail, FirstName: p.first, LastName: p.last, Enabled: enabled, Status: status, SourceState: state}
-}
-
-// ldif adds p to the directory; extra lines (e.g. a disabled marker) are appended.
-func (p person) ldif(extra ...string) string {
-	lines := []string{
-		"dn: " + p.dn(), "objectClass: inetOrgPerson", "uid: " + p.uid, "cn: " + p.first + " " + p.last,
-		"givenName: " + p.first, "sn: " + p.last, "mail: " + p.mail,
-	}
-	return strings.Join(append(lines, extra...), "\n") + "\n"
-}
-
-func modifyLDIF(dn, op, attr string, values ...string) string {
-	lines := []string{"dn: " + dn, "changetype: modify", op + ": " + attr}
-	for _, v := range values {
-		lines = append(lines, attr+": "+v)
-	}
-	return strings.Join(append(lines, "-"), "\n") + "\n"
-}
-
-// join and leave change the membership of the pingid-users group.
-func join(memberDN string) string  { return modifyLDIF(testGroupDN, "add", "member", memberDN) }
-func leave(memberDN string) string { return modifyLDIF(testGroupDN, "delete", "member", memberDN) }
-func disableLDIF(dn string) string {
-	return modifyLDIF(dn, "replace", "pwdAccountLockedTime", lockedForever)
-}
-func enableLDIF(dn string) string { return modifyLDIF(dn, "delete", "pwdAccountLockedTime") }
-func replaceLDIF(dn, attr, value string) string {
-	return modifyLDIF(dn, "replace", attr, value)
-}
-func deleteLDIF(dn string) string { return "dn: " + dn + "\nchangetype: delete\n" }
-
-// pre returns a PreConfig that resets the emulator's call counters and then changes the
-// directory, so a step's Check sees only the calls its apply made.
-func (e *accEnv) pre(t *testing.T, ldif ...string) func() {
-	return func() {
-		e.PingID.ResetCalls()
-		for _, l := range ldif {
-			e.apply(t, l)
-		}
-	}
-}
-
-// seed adds PingID users out of band.
-func (e *accEnv) seed(t *testing.T, users ...emulator.User) {
-	t.Helper()
-	for _, u := range users {
-		if err := e.PingID.SeedUser(u); err != nil {
-			t.Fatalf("seed %s: %v", u.UserName, err)
-		}
-	}
-}
-
-// activeJSmith is jsmith as an earlier provisioner left him: enrolled, with a phone, and
-// first name and email that differ from the directory.
-func activeJSmith() emulator.User {
-	return emulator.User{
-		UserName: "jsmith", FirstName: "Johnny", LastName: "Smith", Email: "old@example.com", Role: "REGULAR", Status: stActive,
-		Devices: []emulator.Device{{Type: "iPhone", Nickname: "phone"}},
-	}
-}
-
-// checks runs every check and joins the failures.
-func checks(fns ...func() error) resource.TestCheckFunc {
-	return func(*terraform.State) error {
-		var errs []string
-		for _, fn := range fns {
-			if err := fn(); err != nil {
-				errs = append(errs, err.Error())
-			}
-		}
-		if len(errs) > 0 {
-			return fmt.Errorf("%s", strings.Join(errs, "\n"))
-		}
-		return nil
-	}
-}
-
-// wantUser checks a PingID user in the emulator.
-func (e *accEnv) wantUser(name string, check func(u emulator.User) error) func() error {
-	return func() error {
-		u, ok := e.PingID.User(name)
-		if !ok {
-			return fmt.Errorf("PingID user %q does not exist; users: %v", name, e.usernames())
-		}
-		if err := check(u); err != nil {
-			return fmt.Errorf("PingID user %q: %w (user: %+v)", name, err, u)
-		}
-		return nil
-	}
-}
-
-// wantStatus checks a PingID user's status.
-func (e *accEnv) wantStatus(name, status string) func() error {
-	return e.wantUser(name, func(u emulator.User) error {
-		if u.Status != status {
-			return fmt.Errorf("status %s, want %s", u.Status, status)
-		}
-		return nil
-	})
-}
-
-// wantProfile checks a PingID user's mapped fields, status, role and device count.
-func (e *accEnv) wantProfile(name, email, first, last, status string, devices int) func() error {
-	return e.wantUser(name, func(u emulator.User) error {
-		if u.Email != email || u.FirstName != first || u.LastName != last || u.Status != status || u.Role != "REGULAR" || len(u.Devices) != devices {
-			return fmt.Errorf("want email %q, first %q, last %q, status %s, role REGULAR, %d devices", email, first, last, status, devices)
-		}
-		return nil
-	})
-}
-
-func (e *accEnv) wantAbsent(name string) func() error {
-	return func() error {
-		if u, ok := e.PingID.User(name); ok {
-			return fmt.Errorf("PingID user %q should not exist: %+v", name, u)
-		}
-		return nil
-	}
-}
-
-// wantUsernames checks the exact set of PingID usernames (with their spelling).
-func (e *accEnv) wantUsernames(names ...string) func() error {
-	return func() error {
-		var got []string
-		for _, u := range e.PingID.Users() {
-			got = append(got, u.UserName)
-		}
-		slices.Sort(got)
-		slices.Sort(names)
-		if !slices.Equal(got, names) {
-			return fmt.Errorf("PingID users %v, want %v", got, names)
-		}
-		return nil
-	}
-}
-
-// writeOps are the PingID operations that change something.
-var writeOps = []string{"adduser", "edituser", "suspenduser", "activateuser", "deleteuser"}
-
-// wantWrites checks the number of write calls since the last ResetCalls: every write
-// operation not named in want must not have been called.
-func (e *accEnv) wantWrites(want map[string]int64) func() error {
-	return func() error {
-		calls := e.PingID.Calls()
-		var diffs []string
-		for _, op := range writeOps {
-			if calls[op] != want[op] {
-				diffs = append(diffs, fmt.Sprintf("%s: %d calls, want %d", op, calls[op], want[op]))
-			}
-		}
-		if len(diffs) > 0 {
-			return fmt.Errorf("PingID write calls: %s", strings.Join(diffs, "; "))
-		}
-		return nil
-	}
-}
-
 // planUser asserts a user's planned value in the connection's users map.
-func planUser(name string, e sync.Entry) plancheck.PlanCheck {
+func planUser(name string, e reconcile.Entry) plancheck.PlanCheck {
 	return plancheck.ExpectKnownValue(connAddr, usersKey(name), knownvalue.StringExact(e.JSON()))
 }
 
 // expectUsers asserts the whole planned (or stored) users map.
-func expectUsers(entries map[string]sync.Entry) knownvalue.Check {
+func expectUsers(entries map[string]reconcile.Entry) knownvalue.Check {
 	want := make(map[string]knownvalue.Check, len(entries))
 	for name, e := range entries {
 		want[name] = knownvalue.StringExact(e.JSON())
@@ -312,26 +126,23 @@ func (c noUser) CheckPlan(_ context.Context, req plancheck.CheckPlanRequest, res
 	resp.Error = fmt.Errorf("%s: not in the plan", c.addr)
 }
 
-func preApply(checks ...plancheck.PlanCheck) resource.ConfigPlanChecks {
-	return resource.ConfigPlanChecks{PreApply: checks}
-}
-
+// update expects the connection to be updated, with checks.
 func update(checks ...plancheck.PlanCheck) resource.ConfigPlanChecks {
 	return preApply(append([]plancheck.PlanCheck{plancheck.ExpectResourceAction(connAddr, plancheck.ResourceActionUpdate)}, checks...)...)
 }
 
-func modified(e sync.Entry, edit func(*sync.Entry)) sync.Entry {
+func modified(e reconcile.Entry, edit func(*reconcile.Entry)) reconcile.Entry {
 	edit(&e)
 	return e
 }
 
 // initialUsers is what a default connection plans over companyLDIF when PingID is empty.
-func initialUsers() map[string]sync.Entry {
-	return map[string]sync.Entry{
-		"jsmith":    pJSmith.entry(true, stNotActive, sync.SourceInScope),
-		"adoe":      pADoe.entry(true, stNotActive, sync.SourceInScope),
-		"bwayne":    pBWayne.entry(true, stNotActive, sync.SourceInScope),
-		"cdisabled": pCDisabled.entry(false, stNotActive, sync.SourceDisabled),
+func initialUsers() map[string]reconcile.Entry {
+	return map[string]reconcile.Entry{
+		"jsmith":    pJSmith.entry(true, stNotActive, reconcile.SourceInScope),
+		"adoe":      pADoe.entry(true, stNotActive, reconcile.SourceInScope),
+		"bwayne":    pBWayne.entry(true, stNotActive, reconcile.SourceInScope),
+		"cdisabled": pCDisabled.entry(false, stNotActive, reconcile.SourceDisabled),
 	}
 }
 
@@ -350,20 +161,20 @@ func TestAccProvisioningConnection_existingUsersLinked(t *testing.T) {
 	})
 	env.PingID.ResetCalls()
 
-	linked := map[string]sync.Entry{
-		"jsmith": pJSmith.entry(true, stActive, sync.SourceInScope),
-		"mklein": pMKlein.entry(true, stActive, sync.SourceInScope),
+	linked := map[string]reconcile.Entry{
+		"jsmith": pJSmith.entry(true, stActive, reconcile.SourceInScope),
+		"mklein": pMKlein.entry(true, stActive, reconcile.SourceInScope),
 	}
 	for name, e := range initialUsers() {
 		if name != "jsmith" {
 			linked[name] = e
 		}
 	}
-	refreshed := map[string]sync.Entry{}
+	refreshed := map[string]reconcile.Entry{}
 	for name, e := range linked {
 		refreshed[name] = e
 	}
-	refreshed["cdisabled"] = pCDisabled.entry(false, stSuspended, sync.SourceDisabled)
+	refreshed["cdisabled"] = pCDisabled.entry(false, stSuspended, reconcile.SourceDisabled)
 
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
@@ -447,8 +258,8 @@ func TestAccProvisioningConnection_provisioning(t *testing.T) {
 				Config:    env.connectionConfig(""),
 				ConfigPlanChecks: update(
 					expectUsersChanged("dnew", "edis"),
-					planUser("dnew", pDNew.entry(true, stNotActive, sync.SourceInScope)),
-					planUser("edis", pEDis.entry(false, stNotActive, sync.SourceDisabled)),
+					planUser("dnew", pDNew.entry(true, stNotActive, reconcile.SourceInScope)),
+					planUser("edis", pEDis.entry(false, stNotActive, reconcile.SourceDisabled)),
 				),
 				Check: checks(
 					env.wantProfile("dnew", pDNew.mail, "Dan", "New", stNotActive, 0),
@@ -463,7 +274,7 @@ func TestAccProvisioningConnection_provisioning(t *testing.T) {
 				Config:    env.connectionConfig("provision_disabled_users = false"),
 				ConfigPlanChecks: update(
 					expectUsersChanged("gnew"),
-					planUser("gnew", pGNew.entry(true, stNotActive, sync.SourceInScope)),
+					planUser("gnew", pGNew.entry(true, stNotActive, reconcile.SourceInScope)),
 					expectNoUser("fdis"),
 				),
 				Check: checks(
@@ -523,9 +334,9 @@ func TestAccProvisioningConnection_filter(t *testing.T) {
 			{
 				PreConfig: env.pre(t),
 				Config:    cfg,
-				ConfigPlanChecks: preApply(plancheck.ExpectKnownValue(connAddr, tfjsonpath.New("users"), expectUsers(map[string]sync.Entry{
-					"jsmith":   pJSmith.entry(true, stNotActive, sync.SourceInScope),
-					"outsider": pOutsider.entry(true, stNotActive, sync.SourceInScope),
+				ConfigPlanChecks: preApply(plancheck.ExpectKnownValue(connAddr, tfjsonpath.New("users"), expectUsers(map[string]reconcile.Entry{
+					"jsmith":   pJSmith.entry(true, stNotActive, reconcile.SourceInScope),
+					"outsider": pOutsider.entry(true, stNotActive, reconcile.SourceInScope),
 				}))),
 				Check: checks(env.wantUsernames("jsmith", "outsider"), env.wantWrites(map[string]int64{"adduser": 2})),
 			},
@@ -536,8 +347,8 @@ func TestAccProvisioningConnection_filter(t *testing.T) {
 				Config: cfg,
 				ConfigPlanChecks: update(
 					expectUsersChanged("adoe", "outsider"),
-					planUser("adoe", pADoe.entry(true, stNotActive, sync.SourceInScope)),
-					planUser("outsider", pOutsider.entry(false, stNotActive, sync.SourceOutOfScope)),
+					planUser("adoe", pADoe.entry(true, stNotActive, reconcile.SourceInScope)),
+					planUser("outsider", pOutsider.entry(false, stNotActive, reconcile.SourceOutOfScope)),
 				),
 				Check: checks(
 					env.wantProfile("adoe", pADoe.mail, "Ann", "Doe", stNotActive, 0),
@@ -556,13 +367,13 @@ func TestAccProvisioningConnection_updates(t *testing.T) {
 	t.Parallel()
 	env := newAccEnv(t)
 	env.seed(t, activeJSmith())
-	jsmith := pJSmith.entry(true, stActive, sync.SourceInScope)
-	adoe := pADoe.entry(true, stNotActive, sync.SourceInScope)
-	bwayne := pBWayne.entry(true, stNotActive, sync.SourceInScope)
-	newMail := modified(jsmith, func(e *sync.Entry) { e.Email = "john@corp.example.com" })
-	newFirst := modified(adoe, func(e *sync.Entry) { e.FirstName = "Annie" })
-	newLast := modified(bwayne, func(e *sync.Entry) { e.LastName = "Wayne-Kent" })
-	laterMail := modified(newMail, func(e *sync.Entry) { e.Email = "j.smith@corp.example.com" })
+	jsmith := pJSmith.entry(true, stActive, reconcile.SourceInScope)
+	adoe := pADoe.entry(true, stNotActive, reconcile.SourceInScope)
+	bwayne := pBWayne.entry(true, stNotActive, reconcile.SourceInScope)
+	newMail := modified(jsmith, func(e *reconcile.Entry) { e.Email = "john@corp.example.com" })
+	newFirst := modified(adoe, func(e *reconcile.Entry) { e.FirstName = "Annie" })
+	newLast := modified(bwayne, func(e *reconcile.Entry) { e.LastName = "Wayne-Kent" })
+	laterMail := modified(newMail, func(e *reconcile.Entry) { e.Email = "j.smith@corp.example.com" })
 
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
@@ -628,7 +439,7 @@ func TestAccProvisioningConnection_updates(t *testing.T) {
 				Config: strings.Replace(env.connectionConfig(""), `first_name = "givenName"`, "", 1),
 				ConfigPlanChecks: update(
 					expectUsersChanged(),
-					planUser("jsmith", modified(laterMail, func(e *sync.Entry) { e.FirstName = "Jo" })),
+					planUser("jsmith", modified(laterMail, func(e *reconcile.Entry) { e.FirstName = "Jo" })),
 				),
 				Check: checks(
 					env.wantProfile("jsmith", laterMail.Email, "Jo", "Smith", stActive, 1),
@@ -647,10 +458,10 @@ func TestAccProvisioningConnection_deprovisioning(t *testing.T) {
 	t.Parallel()
 	env := newAccEnv(t)
 	env.seed(t, activeJSmith())
-	jsmith := pJSmith.entry(true, stActive, sync.SourceInScope)
-	adoe := pADoe.entry(true, stNotActive, sync.SourceInScope)
-	bwayne := pBWayne.entry(true, stNotActive, sync.SourceInScope)
-	state := func(e sync.Entry, enabled bool, status string, source sync.SourceState) sync.Entry {
+	jsmith := pJSmith.entry(true, stActive, reconcile.SourceInScope)
+	adoe := pADoe.entry(true, stNotActive, reconcile.SourceInScope)
+	bwayne := pBWayne.entry(true, stNotActive, reconcile.SourceInScope)
+	state := func(e reconcile.Entry, enabled bool, status string, source reconcile.SourceState) reconcile.Entry {
 		e.Enabled, e.Status, e.SourceState = enabled, status, source
 		return e
 	}
@@ -669,9 +480,9 @@ func TestAccProvisioningConnection_deprovisioning(t *testing.T) {
 				Config: env.connectionConfig(""),
 				ConfigPlanChecks: update(
 					expectUsersChanged("jsmith", "bwayne", "adoe"),
-					planUser("jsmith", state(jsmith, false, stActive, sync.SourceOutOfScope)),
-					planUser("bwayne", state(bwayne, false, stNotActive, sync.SourceDeleted)),
-					planUser("adoe", state(adoe, false, stNotActive, sync.SourceDisabled)),
+					planUser("jsmith", state(jsmith, false, stActive, reconcile.SourceOutOfScope)),
+					planUser("bwayne", state(bwayne, false, stNotActive, reconcile.SourceDeleted)),
+					planUser("adoe", state(adoe, false, stNotActive, reconcile.SourceDisabled)),
 				),
 				Check: checks(
 					env.wantProfile("jsmith", pJSmith.mail, "John", "Smith", stSuspended, 1),
@@ -688,7 +499,7 @@ func TestAccProvisioningConnection_deprovisioning(t *testing.T) {
 				Config:    env.connectionConfig("user_update = false"),
 				ConfigPlanChecks: update(
 					expectUsersChanged("jsmith"),
-					planUser("jsmith", state(jsmith, false, stSuspended, sync.SourceInScope)),
+					planUser("jsmith", state(jsmith, false, stSuspended, reconcile.SourceInScope)),
 				),
 				Check: checks(env.wantStatus("jsmith", stSuspended), env.wantWrites(nil)),
 			},
@@ -699,9 +510,9 @@ func TestAccProvisioningConnection_deprovisioning(t *testing.T) {
 				Config:    env.connectionConfig(""),
 				ConfigPlanChecks: update(
 					expectUsersChanged("jsmith", "bwayne", "adoe"),
-					planUser("jsmith", state(jsmith, true, stSuspended, sync.SourceInScope)),
-					planUser("bwayne", state(bwayne, true, stSuspended, sync.SourceInScope)),
-					planUser("adoe", state(adoe, true, stSuspended, sync.SourceInScope)),
+					planUser("jsmith", state(jsmith, true, stSuspended, reconcile.SourceInScope)),
+					planUser("bwayne", state(bwayne, true, stSuspended, reconcile.SourceInScope)),
+					planUser("adoe", state(adoe, true, stSuspended, reconcile.SourceInScope)),
 				),
 				Check: checks(
 					env.wantProfile("jsmith", pJSmith.mail, "John", "Smith", stActive, 1),
@@ -733,21 +544,12 @@ user_disable_delete = false
 provision_disabled_users = false`),
 				ConfigPlanChecks: update(
 					expectUsersChanged("bwayne"),
-					planUser("bwayne", state(bwayne, true, stPendingActivation, sync.SourceOutOfScope)),
+					planUser("bwayne", state(bwayne, true, stPendingActivation, reconcile.SourceOutOfScope)),
 				),
 				Check: checks(env.wantStatus("bwayne", stPendingActivation), env.wantWrites(nil)),
 			},
 		},
 	})
-}
-
-// words matches text that Terraform may have wrapped across lines.
-func words(text string) *regexp.Regexp {
-	parts := strings.Fields(text)
-	for i, p := range parts {
-		parts[i] = regexp.QuoteMeta(p)
-	}
-	return regexp.MustCompile(strings.Join(parts, `\s+`))
 }
 
 // TestAccProvisioningConnection_maxDeprovisions: a plan that would deprovision more users
@@ -776,8 +578,8 @@ func TestAccProvisioningConnection_maxDeprovisions(t *testing.T) {
 				Config: env.connectionConfig("max_deprovisions = -1"),
 				ConfigPlanChecks: update(
 					expectUsersChanged("adoe", "jsmith"),
-					planUser("adoe", pADoe.entry(false, stNotActive, sync.SourceOutOfScope)),
-					planUser("jsmith", pJSmith.entry(false, stNotActive, sync.SourceOutOfScope)),
+					planUser("adoe", pADoe.entry(false, stNotActive, reconcile.SourceOutOfScope)),
+					planUser("jsmith", pJSmith.entry(false, stNotActive, reconcile.SourceOutOfScope)),
 				),
 				Check: checks(env.wantStatus("adoe", stSuspended), env.wantStatus("jsmith", stSuspended)),
 			},
@@ -791,8 +593,8 @@ func TestAccProvisioningConnection_drift(t *testing.T) {
 	t.Parallel()
 	env := newAccEnv(t)
 	env.seed(t, activeJSmith())
-	adoe := pADoe.entry(true, stNotActive, sync.SourceInScope)
-	drifted := modified(adoe, func(e *sync.Entry) { e.Email, e.FirstName = "ann@elsewhere.example.com", "Annabel" })
+	adoe := pADoe.entry(true, stNotActive, reconcile.SourceInScope)
+	drifted := modified(adoe, func(e *reconcile.Entry) { e.Email, e.FirstName = "ann@elsewhere.example.com", "Annabel" })
 	cfg := env.connectionConfig("")
 
 	resource.Test(t, resource.TestCase{
@@ -825,8 +627,8 @@ func TestAccProvisioningConnection_drift(t *testing.T) {
 				ConfigPlanChecks: update(
 					expectUsersChanged("adoe", "jsmith", "bwayne"),
 					planUser("adoe", adoe),
-					planUser("jsmith", pJSmith.entry(true, stSuspended, sync.SourceInScope)),
-					planUser("bwayne", pBWayne.entry(true, stNotActive, sync.SourceInScope)),
+					planUser("jsmith", pJSmith.entry(true, stSuspended, reconcile.SourceInScope)),
+					planUser("bwayne", pBWayne.entry(true, stNotActive, reconcile.SourceInScope)),
 				),
 				Check: checks(
 					env.wantProfile("adoe", pADoe.mail, "Ann", "Doe", stNotActive, 0),
@@ -852,7 +654,7 @@ func TestAccProvisioningConnection_drift(t *testing.T) {
 				Config: cfg,
 				ConfigPlanChecks: update(
 					expectUsersChanged("jsmith"),
-					planUser("jsmith", pJSmith.entry(false, stActive, sync.SourceOutOfScope)),
+					planUser("jsmith", pJSmith.entry(false, stActive, reconcile.SourceOutOfScope)),
 				),
 				Check: checks(env.wantStatus("jsmith", stSuspended), env.wantWrites(map[string]int64{"suspenduser": 1})),
 			},
@@ -917,8 +719,8 @@ func TestAccProvisioningConnection_partialFailure(t *testing.T) {
 				Config: cfg,
 				ConfigPlanChecks: update(
 					expectUsersChanged("adoe", "dnew"),
-					planUser("adoe", modified(pADoe.entry(true, stNotActive, sync.SourceInScope), func(e *sync.Entry) { e.Email = newMail(pADoe) })),
-					planUser("dnew", pDNew.entry(true, stNotActive, sync.SourceInScope)),
+					planUser("adoe", modified(pADoe.entry(true, stNotActive, reconcile.SourceInScope), func(e *reconcile.Entry) { e.Email = newMail(pADoe) })),
+					planUser("dnew", pDNew.entry(true, stNotActive, reconcile.SourceInScope)),
 				),
 				Check: checks(
 					env.wantProfile("adoe", newMail(pADoe), "Ann", "Doe", stNotActive, 0),
@@ -952,7 +754,7 @@ func TestAccProvisioningConnection_admins(t *testing.T) {
 		Steps: []resource.TestStep{
 			{
 				Config:           cfg,
-				ConfigPlanChecks: preApply(expectNoUser("jsmith"), planUser("adoe", pADoe.entry(true, stNotActive, sync.SourceInScope))),
+				ConfigPlanChecks: preApply(expectNoUser("jsmith"), planUser("adoe", pADoe.entry(true, stNotActive, reconcile.SourceInScope))),
 				Check:            checks(unchangedAdmin, env.wantWrites(map[string]int64{"adduser": 3, "suspenduser": 2, "activateuser": 1})),
 			},
 			{
@@ -967,7 +769,7 @@ func TestAccProvisioningConnection_admins(t *testing.T) {
 				Config: cfg,
 				ConfigPlanChecks: update(
 					expectUsersChanged("adoe"),
-					planUser("adoe", pADoe.entry(true, stNotActive, sync.SourceOutOfScope)),
+					planUser("adoe", pADoe.entry(true, stNotActive, reconcile.SourceOutOfScope)),
 					expectNoUser("jsmith"),
 				),
 				Check: checks(unchangedAdmin, env.wantWrites(nil), env.wantUser("adoe", func(u emulator.User) error {
@@ -1056,11 +858,11 @@ func TestAccProvisioningConnection_import(t *testing.T) {
 			{
 				PreConfig: env.pre(t),
 				Config:    cfg,
-				ConfigPlanChecks: update(plancheck.ExpectKnownValue(connAddr, tfjsonpath.New("users"), expectUsers(map[string]sync.Entry{
-					"jsmith":    pJSmith.entry(true, stActive, sync.SourceInScope),
-					"adoe":      pADoe.entry(true, stNotActive, sync.SourceInScope),
-					"bwayne":    pBWayne.entry(true, stActive, sync.SourceInScope),
-					"cdisabled": pCDisabled.entry(false, stSuspended, sync.SourceDisabled),
+				ConfigPlanChecks: update(plancheck.ExpectKnownValue(connAddr, tfjsonpath.New("users"), expectUsers(map[string]reconcile.Entry{
+					"jsmith":    pJSmith.entry(true, stActive, reconcile.SourceInScope),
+					"adoe":      pADoe.entry(true, stNotActive, reconcile.SourceInScope),
+					"bwayne":    pBWayne.entry(true, stActive, reconcile.SourceInScope),
+					"cdisabled": pCDisabled.entry(false, stSuspended, reconcile.SourceDisabled),
 				}))),
 				Check: checks(
 					env.wantProfile("jsmith", pJSmith.mail, "John", "Smith", stActive, 1),
@@ -1131,7 +933,7 @@ func TestAccProvisioningConnection_appliesTheReviewedPlan(t *testing.T) {
 	env := newAccEnv(t)
 	pDNew := person{"dnew", "Dan", "New", "dan.new@example.com"}
 	cfg := env.connectionConfig("")
-	late := modified(pJSmith.entry(true, stNotActive, sync.SourceInScope), func(e *sync.Entry) { e.Email = "late@example.com" })
+	late := modified(pJSmith.entry(true, stNotActive, reconcile.SourceInScope), func(e *reconcile.Entry) { e.Email = "late@example.com" })
 
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
@@ -1178,7 +980,7 @@ func TestAccProvisioningConnection_appliesTheReviewedPlan(t *testing.T) {
 				Config:    cfg,
 				ConfigPlanChecks: update(
 					expectUsersChanged("adoe", "jsmith"),
-					planUser("adoe", pADoe.entry(true, stNotActive, sync.SourceInScope)),
+					planUser("adoe", pADoe.entry(true, stNotActive, reconcile.SourceInScope)),
 				),
 				Check: checks(
 					env.wantStatus("adoe", stNotActive),

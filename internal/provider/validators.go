@@ -2,11 +2,10 @@ package provider
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"net/url"
 	"regexp"
-	"strings"
-	"unicode"
+	"time"
 
 	"github.com/go-ldap/ldap/v3"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
@@ -15,13 +14,10 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
-	"github.com/pingid-provisioner/terraform-provider-pingid/internal/datastore"
+	"github.com/pingid-provisioner/terraform-provider-pingid/internal/pingid"
 )
 
 type validatorString = validator.String
-
-// maxUsernameLength is PingID's documented limit.
-const maxUsernameLength = 250
 
 var attributeNamePattern = regexp.MustCompile(`^([A-Za-z][A-Za-z0-9-]*|[0-9]+(\.[0-9]+)+)$`)
 
@@ -89,26 +85,9 @@ func (usernameValidator) ValidateString(_ context.Context, req validator.StringR
 	if !known(req.ConfigValue) {
 		return
 	}
-	if err := checkUsername(req.ConfigValue.ValueString()); err != nil {
+	if err := pingid.CheckUsername(req.ConfigValue.ValueString()); err != nil {
 		resp.Diagnostics.AddAttributeError(req.Path, "Invalid username", err.Error())
 	}
-}
-
-func checkUsername(u string) error {
-	switch n := len([]rune(u)); {
-	case n == 0:
-		return fmt.Errorf("the username is empty")
-	case n > maxUsernameLength:
-		return fmt.Errorf("the username is %d characters long; PingID allows at most %d", n, maxUsernameLength)
-	case strings.TrimSpace(u) != u:
-		return fmt.Errorf("the username %q has leading or trailing whitespace", u)
-	}
-	for _, r := range u {
-		if unicode.IsControl(r) {
-			return fmt.Errorf("the username %q contains a control character", u)
-		}
-	}
-	return nil
 }
 
 // validateSourceSelector requires group_dn, filter or both.
@@ -124,62 +103,64 @@ func validateSourceSelector(groupDN, filter types.String, at path.Path) diag.Dia
 	return diags
 }
 
-// requireConfigured reports a resource used before Configure gave it the PingID client.
-func requireConfigured(configured bool, diags *diag.Diagnostics) bool {
-	if !configured {
-		diags.AddError("Provider not configured", "The PingID client is missing. Please report this issue to the provider developers.")
-	}
-	return configured
+// httpURLValidator checks idp_url at validate time.
+type httpURLValidator struct{}
+
+func (httpURLValidator) Description(context.Context) string {
+	return "must be an absolute https URL (http only for loopback hosts)"
 }
 
-// requireDatastore returns the provider's datastore settings or an error saying how to set them.
-func requireDatastore(data *providerData) (*datastore.Config, diag.Diagnostics) {
-	var diags diag.Diagnostics
-	if data == nil {
-		diags.AddError("Provider not configured", "The provider has not been configured. Please report this issue to the provider developers.")
-		return nil, diags
-	}
-	if data.datastore == nil {
-		diags.AddError("Missing datastore configuration",
-			"This object reads the directory, but the provider has no datastore: set the provider's datastore block, or "+envLDAPURL+
-				" and the other PINGID_LDAP_* environment variables.")
-		return nil, diags
-	}
-	return data.datastore, diags
-}
+func (v httpURLValidator) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
 
-// sourceErrorPath points a directory read error at the setting that caused it, when it can
-// tell: a group DN that is not a group or does not exist, or a base DN that does not exist.
-func sourceErrorPath(err error, q datastore.Query, base, group path.Path) (path.Path, bool) {
-	if errors.Is(err, datastore.ErrNotAGroup) {
-		return group, true
-	}
-	var dsErr *datastore.Error
-	if errors.Is(err, datastore.ErrNoSuchEntry) && errors.As(err, &dsErr) {
-		switch {
-		case q.GroupDN != "" && sameDN(dsErr.Target, q.GroupDN):
-			return group, true
-		case sameDN(dsErr.Target, q.BaseDN):
-			return base, true
-		}
-	}
-	return path.Empty(), false
-}
-
-func sameDN(a, b string) bool {
-	da, errA := ldap.ParseDN(a)
-	db, errB := ldap.ParseDN(b)
-	if errA != nil || errB != nil {
-		return strings.EqualFold(a, b)
-	}
-	return da.EqualFold(db)
-}
-
-// addSourceError reports a directory read failure, on the attribute that caused it if known.
-func addSourceError(diags *diag.Diagnostics, summary string, err error, q datastore.Query, base, group path.Path, detailSuffix string) {
-	if p, ok := sourceErrorPath(err, q, base, group); ok {
-		diags.AddAttributeError(p, summary, err.Error()+detailSuffix)
+func (httpURLValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
+	if !known(req.ConfigValue) {
 		return
 	}
-	diags.AddError(summary, err.Error()+detailSuffix)
+	if err := pingid.ValidateIDPURL(req.ConfigValue.ValueString()); err != nil {
+		resp.Diagnostics.AddAttributeError(req.Path, "Invalid idp_url", err.Error())
+	}
+}
+
+// ldapURLValidator checks datastore.url at validate time.
+type ldapURLValidator struct{}
+
+func (ldapURLValidator) Description(context.Context) string {
+	return "must be an ldap:// or ldaps:// URL with a host"
+}
+
+func (v ldapURLValidator) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
+
+func (ldapURLValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
+	if !known(req.ConfigValue) {
+		return
+	}
+	raw := req.ConfigValue.ValueString()
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "ldap" && u.Scheme != "ldaps") || u.Host == "" {
+		shown := "the value"
+		if err == nil {
+			shown = fmt.Sprintf("%q", u.Redacted()) // never echo a password given in the URL
+		}
+		resp.Diagnostics.AddAttributeError(req.Path, "Invalid datastore url",
+			fmt.Sprintf("%s must be an ldap:// or ldaps:// URL with a host, e.g. ldaps://dc1.corp.example.com:636.", shown))
+	}
+}
+
+// durationValidator checks Go duration strings at validate time.
+type durationValidator struct{}
+
+func (durationValidator) Description(context.Context) string {
+	return "must be a positive Go duration such as 30s or 2m"
+}
+
+func (v durationValidator) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
+
+func (durationValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
+	if !known(req.ConfigValue) {
+		return
+	}
+	if d, err := time.ParseDuration(req.ConfigValue.ValueString()); err != nil || d <= 0 {
+		resp.Diagnostics.AddAttributeError(req.Path, "Invalid duration",
+			fmt.Sprintf("%q is not a positive Go duration such as \"30s\" or \"2m\".", req.ConfigValue.ValueString()))
+	}
 }

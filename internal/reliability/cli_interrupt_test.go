@@ -110,7 +110,7 @@ func (r *cliRun) write(config string) {
 }
 
 func (r *cliRun) command(args ...string) *exec.Cmd {
-	cmd := exec.Command(r.terraform, args...)
+	cmd := exec.CommandContext(r.t.Context(), r.terraform, args...)
 	cmd.Dir = r.dir
 	cmd.Env = r.env
 	return cmd

@@ -12,7 +12,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
 
 	"github.com/pingid-provisioner/terraform-provider-pingid/internal/emulator"
-	"github.com/pingid-provisioner/terraform-provider-pingid/internal/sync"
+	"github.com/pingid-provisioner/terraform-provider-pingid/internal/reconcile"
 )
 
 // oddDirectory holds the entries bad directory data is made of, each case in its own group.
@@ -235,11 +235,11 @@ func TestDirectoryDataAcceptedLiterally(t *testing.T) {
 			continue
 		}
 		changed = append(changed, name)
-		e, err := sync.ParseEntry(v)
+		e, err := reconcile.ParseEntry(v)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if e.Enabled || e.SourceState != sync.SourceOutOfScope {
+		if e.Enabled || e.SourceState != reconcile.SourceOutOfScope {
 			t.Errorf("%s planned as %s, want disabled and out_of_scope", name, v)
 		}
 	}
@@ -256,12 +256,12 @@ func TestDirectoryDataAcceptedLiterally(t *testing.T) {
 	if errs := errorDiags(next.diags); len(errs) > 0 {
 		t.Fatalf("plan after the deletion: %s", describe(errs))
 	}
-	states := map[string]sync.SourceState{}
+	states := map[string]reconcile.SourceState{}
 	for name, v := range usersOf(t, next.state) {
-		e, _ := sync.ParseEntry(v)
+		e, _ := reconcile.ParseEntry(v)
 		states[name] = e.SourceState
 	}
-	if states["*"] != sync.SourceDeleted || states["*)(uid=*"] != sync.SourceOutOfScope || states["alice"] != sync.SourceInScope {
+	if states["*"] != reconcile.SourceDeleted || states["*)(uid=*"] != reconcile.SourceOutOfScope || states["alice"] != reconcile.SourceInScope {
 		t.Errorf("source states %v; want * deleted, *)(uid=* out_of_scope, the rest in_scope", states)
 	}
 }

@@ -3,6 +3,7 @@ package reliability
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"sort"
 	"strings"
 	"sync"
@@ -74,76 +75,58 @@ type scanningServer struct {
 	scanner *secretScanner
 }
 
-func (s scanningServer) ValidateProviderConfig(ctx context.Context, req *tfprotov6.ValidateProviderConfigRequest) (*tfprotov6.ValidateProviderConfigResponse, error) {
-	resp, err := s.ProviderServer.ValidateProviderConfig(ctx, req)
+// scanned calls one RPC of the real server and scans the diagnostics of its response.
+func scanned[Req, Resp any](ctx context.Context, s scanningServer, rpc string, call func(context.Context, *Req) (*Resp, error), req *Req) (*Resp, error) {
+	resp, err := call(ctx, req)
 	if resp != nil {
-		s.scanner.scan("ValidateProviderConfig", resp.Diagnostics)
+		// Every tfprotov6 response type has a Diagnostics field.
+		var diags []*tfprotov6.Diagnostic
+		field := reflect.ValueOf(resp).Elem().FieldByName("Diagnostics")
+		if field.IsValid() {
+			diags, _ = field.Interface().([]*tfprotov6.Diagnostic)
+		}
+		if diags == nil && field.Kind() != reflect.Slice {
+			s.scanner.t.Errorf("%s: response %T has no Diagnostics to scan", rpc, resp)
+		}
+		s.scanner.scan(rpc, diags)
 	}
 	return resp, err
+}
+
+func (s scanningServer) ValidateProviderConfig(ctx context.Context, req *tfprotov6.ValidateProviderConfigRequest) (*tfprotov6.ValidateProviderConfigResponse, error) {
+	return scanned(ctx, s, "ValidateProviderConfig", s.ProviderServer.ValidateProviderConfig, req)
 }
 
 func (s scanningServer) ConfigureProvider(ctx context.Context, req *tfprotov6.ConfigureProviderRequest) (*tfprotov6.ConfigureProviderResponse, error) {
-	resp, err := s.ProviderServer.ConfigureProvider(ctx, req)
-	if resp != nil {
-		s.scanner.scan("ConfigureProvider", resp.Diagnostics)
-	}
-	return resp, err
+	return scanned(ctx, s, "ConfigureProvider", s.ProviderServer.ConfigureProvider, req)
 }
 
 func (s scanningServer) ValidateResourceConfig(ctx context.Context, req *tfprotov6.ValidateResourceConfigRequest) (*tfprotov6.ValidateResourceConfigResponse, error) {
-	resp, err := s.ProviderServer.ValidateResourceConfig(ctx, req)
-	if resp != nil {
-		s.scanner.scan("ValidateResourceConfig", resp.Diagnostics)
-	}
-	return resp, err
+	return scanned(ctx, s, "ValidateResourceConfig", s.ProviderServer.ValidateResourceConfig, req)
 }
 
 func (s scanningServer) ValidateDataResourceConfig(ctx context.Context, req *tfprotov6.ValidateDataResourceConfigRequest) (*tfprotov6.ValidateDataResourceConfigResponse, error) {
-	resp, err := s.ProviderServer.ValidateDataResourceConfig(ctx, req)
-	if resp != nil {
-		s.scanner.scan("ValidateDataResourceConfig", resp.Diagnostics)
-	}
-	return resp, err
+	return scanned(ctx, s, "ValidateDataResourceConfig", s.ProviderServer.ValidateDataResourceConfig, req)
 }
 
 func (s scanningServer) ReadResource(ctx context.Context, req *tfprotov6.ReadResourceRequest) (*tfprotov6.ReadResourceResponse, error) {
-	resp, err := s.ProviderServer.ReadResource(ctx, req)
-	if resp != nil {
-		s.scanner.scan("ReadResource", resp.Diagnostics)
-	}
-	return resp, err
+	return scanned(ctx, s, "ReadResource", s.ProviderServer.ReadResource, req)
 }
 
 func (s scanningServer) PlanResourceChange(ctx context.Context, req *tfprotov6.PlanResourceChangeRequest) (*tfprotov6.PlanResourceChangeResponse, error) {
-	resp, err := s.ProviderServer.PlanResourceChange(ctx, req)
-	if resp != nil {
-		s.scanner.scan("PlanResourceChange", resp.Diagnostics)
-	}
-	return resp, err
+	return scanned(ctx, s, "PlanResourceChange", s.ProviderServer.PlanResourceChange, req)
 }
 
 func (s scanningServer) ApplyResourceChange(ctx context.Context, req *tfprotov6.ApplyResourceChangeRequest) (*tfprotov6.ApplyResourceChangeResponse, error) {
-	resp, err := s.ProviderServer.ApplyResourceChange(ctx, req)
-	if resp != nil {
-		s.scanner.scan("ApplyResourceChange", resp.Diagnostics)
-	}
-	return resp, err
+	return scanned(ctx, s, "ApplyResourceChange", s.ProviderServer.ApplyResourceChange, req)
 }
 
 func (s scanningServer) ImportResourceState(ctx context.Context, req *tfprotov6.ImportResourceStateRequest) (*tfprotov6.ImportResourceStateResponse, error) {
-	resp, err := s.ProviderServer.ImportResourceState(ctx, req)
-	if resp != nil {
-		s.scanner.scan("ImportResourceState", resp.Diagnostics)
-	}
-	return resp, err
+	return scanned(ctx, s, "ImportResourceState", s.ProviderServer.ImportResourceState, req)
 }
 
 func (s scanningServer) ReadDataSource(ctx context.Context, req *tfprotov6.ReadDataSourceRequest) (*tfprotov6.ReadDataSourceResponse, error) {
-	resp, err := s.ProviderServer.ReadDataSource(ctx, req)
-	if resp != nil {
-		s.scanner.scan("ReadDataSource", resp.Diagnostics)
-	}
-	return resp, err
+	return scanned(ctx, s, "ReadDataSource", s.ProviderServer.ReadDataSource, req)
 }
 
 // scannedFactories are plugin-testing provider factories whose every diagnostic is scanned.

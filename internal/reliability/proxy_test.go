@@ -1,6 +1,7 @@
 package reliability
 
 import (
+	"context"
 	"io"
 	"net"
 	"sync"
@@ -24,7 +25,7 @@ type tcpProxy struct {
 
 func startProxy(t *testing.T, target string) *tcpProxy {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := (&net.ListenConfig{}).Listen(t.Context(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +87,7 @@ func (p *tcpProxy) serve() {
 }
 
 func (p *tcpProxy) handle(client net.Conn) {
-	server, err := net.Dial("tcp", p.target)
+	server, err := (&net.Dialer{}).DialContext(context.Background(), "tcp", p.target)
 	if err != nil {
 		_ = client.Close()
 		return

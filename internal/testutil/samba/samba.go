@@ -119,7 +119,7 @@ func Start(ctx context.Context, dir string, opts Options) (*Server, error) {
 			return nil, fmt.Errorf("state dir: %w", err)
 		}
 	}
-	if c, err := net.DialTimeout("tcp", "127.0.0.1:389", time.Second); err == nil {
+	if c, err := (&net.Dialer{Timeout: time.Second}).DialContext(ctx, "tcp", "127.0.0.1:389"); err == nil {
 		_ = c.Close()
 		return nil, errors.New("port 389 is already in use (another Samba DC?)")
 	}
@@ -166,7 +166,8 @@ func Start(ctx context.Context, dir string, opts Options) (*Server, error) {
 		return nil, err
 	}
 
-	s.cmd = exec.Command(sambaBin, "--foreground", "--no-process-group", "-s", s.configFile)
+	// The DC outlives ctx (which bounds only the start); Stop ends it.
+	s.cmd = exec.CommandContext(context.WithoutCancel(ctx), sambaBin, "--foreground", "--no-process-group", "-s", s.configFile)
 	s.cmd.Stdout = s.log
 	s.cmd.Stderr = s.log
 	if err := s.cmd.Start(); err != nil {

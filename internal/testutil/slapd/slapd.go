@@ -262,7 +262,8 @@ func (s *Server) launch(ctx context.Context, slapdBin, confPath string, withTLS 
 		urls = append(urls, fmt.Sprintf("ldaps://127.0.0.1:%d/", tlsPort))
 	}
 	// -d 0 keeps slapd in the foreground, so the process is ours to stop.
-	cmd := exec.Command(slapdBin, "-f", confPath, "-h", strings.Join(urls, " "), "-d", "0")
+	// The server outlives ctx (which bounds only the start); Stop ends it.
+	cmd := exec.CommandContext(context.WithoutCancel(ctx), slapdBin, "-f", confPath, "-h", strings.Join(urls, " "), "-d", "0")
 	stderr := &LogBuffer{}
 	cmd.Stdout = stderr
 	cmd.Stderr = stderr
@@ -369,7 +370,7 @@ func (s *Server) bind(ctx context.Context, dn, password string) (*ldap.Conn, err
 }
 
 func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	l, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, fmt.Errorf("find a free port: %w", err)
 	}

@@ -246,7 +246,7 @@ func TestStopTerminatesSlapd(t *testing.T) {
 	if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
 		t.Fatalf("slapd pid %d still exists after Stop (kill -0: %v)", pid, err)
 	}
-	if c, err := net.DialTimeout("tcp", strings.TrimPrefix(s.URL, "ldap://"), time.Second); err == nil {
+	if c, err := (&net.Dialer{Timeout: time.Second}).DialContext(t.Context(), "tcp", strings.TrimPrefix(s.URL, "ldap://")); err == nil {
 		c.Close()
 		t.Fatal("port still accepts connections")
 	}
@@ -273,12 +273,13 @@ func TestScriptMatchesHarness(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command("bash", script, dir, users)
+	cmd := exec.CommandContext(t.Context(), "bash", script, dir, users)
 	cmd.Env = append(os.Environ(), "LDAP_PORT="+strconv.Itoa(port), "LDAP_SIZE_LIMIT=250")
 	out, err := cmd.Output()
 	if err != nil {
 		var stderr []byte
-		if ee, ok := err.(*exec.ExitError); ok {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
 			stderr = ee.Stderr
 		}
 		t.Fatalf("start-slapd.sh: %v: %s", err, stderr)

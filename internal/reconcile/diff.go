@@ -1,4 +1,4 @@
-package sync
+package reconcile
 
 import (
 	"slices"
@@ -58,6 +58,25 @@ func classify(prior, next Entry) ActionKind {
 	return ""
 }
 
+// The mappable PingID fields, as FieldChange.Field names them (the users map's JSON keys).
+const (
+	FieldEmail     = "email"
+	FieldFirstName = "first_name"
+	FieldLastName  = "last_name"
+)
+
+// ChangesMappedFields reports whether the action changes a mappable PingID field (email, first or
+// last name), which takes an updateuser call; the other changes are bookkeeping or suspend/activate.
+func (a Action) ChangesMappedFields() bool {
+	for _, ch := range a.Changes {
+		switch ch.Field {
+		case FieldEmail, FieldFirstName, FieldLastName:
+			return true
+		}
+	}
+	return false
+}
+
 // changes lists the differing fields in JSON key order.
 func changes(prior, next Entry) []FieldChange {
 	var out []FieldChange
@@ -67,10 +86,10 @@ func changes(prior, next Entry) []FieldChange {
 		}
 	}
 	add("dn", prior.DN, next.DN)
-	add("email", prior.Email, next.Email)
+	add(FieldEmail, prior.Email, next.Email)
 	add("enabled", strconv.FormatBool(prior.Enabled), strconv.FormatBool(next.Enabled))
-	add("first_name", prior.FirstName, next.FirstName)
-	add("last_name", prior.LastName, next.LastName)
+	add(FieldFirstName, prior.FirstName, next.FirstName)
+	add(FieldLastName, prior.LastName, next.LastName)
 	add("source_state", string(prior.SourceState), string(next.SourceState))
 	add("status", prior.Status, next.Status)
 	return out
@@ -87,6 +106,8 @@ func removalReason(state SourceState) string {
 		return "left group/filter"
 	case SourceDeleted:
 		return "deleted from directory"
+	case SourceInScope:
+		// Not a removal state.
 	}
 	return "removed"
 }
@@ -130,6 +151,8 @@ func describe(kind ActionKind, prior, next Entry) string {
 		parts = append(parts, r)
 	case KindEnable:
 		parts = append(parts, returnReason(prior.SourceState))
+	case KindUpdate, KindDelete:
+		// The changed attributes below (update) or nothing (delete: Diff gives its reason).
 	case KindStateOnly:
 		switch {
 		case prior.SourceState == next.SourceState:

@@ -1,4 +1,4 @@
-package sync
+package reconcile
 
 import (
 	"fmt"
@@ -33,7 +33,12 @@ type Options struct {
 	RemoveAction                                                      RemoveAction
 	// MaxDeprovisions: more disables+deletes than this fail the plan; negative = unlimited.
 	MaxDeprovisions int
-	// Which fields are mapped; unmapped fields are never changed.
+	Mapping
+}
+
+// Mapping says which PingID fields a connection maps; unmapped fields are never changed, by the
+// plan or by the executor.
+type Mapping struct {
 	MapEmail, MapFirstName, MapLastName bool
 }
 
@@ -418,6 +423,8 @@ func (p *planner) record(a Action) {
 	case KindDelete:
 		s.Delete++
 		p.deprovisions = append(p.deprovisions, a)
+	case KindStateOnly:
+		// Bookkeeping: no API call to count.
 	}
 }
 

@@ -1,4 +1,4 @@
-package sync
+package reconcile
 
 import (
 	"errors"
@@ -119,7 +119,7 @@ func randomWorld(rng *rand.Rand, n int) world {
 			UserCreate: rng.Intn(2) == 0, UserUpdate: rng.Intn(2) == 0, UserDisableDelete: rng.Intn(2) == 0,
 			ProvisionDisabledUsers: rng.Intn(2) == 0, RemoveAction: []RemoveAction{RemoveDisable, RemoveDelete}[rng.Intn(2)],
 			MaxDeprovisions: rng.Intn(n/4+2) - 1,
-			MapEmail:        rng.Intn(3) > 0, MapFirstName: rng.Intn(3) > 0, MapLastName: rng.Intn(3) > 0,
+			Mapping:         Mapping{MapEmail: rng.Intn(3) > 0, MapFirstName: rng.Intn(3) > 0, MapLastName: rng.Intn(3) > 0},
 		},
 		directory: map[string]DirectoryUser{}, inScope: map[string]bool{}, pingID: map[string]PingIDUser{},
 		admins: map[string]bool{}, firstPrior: map[string]Entry{},
@@ -290,6 +290,8 @@ func checkInvariants(t *testing.T, name string, in Input, res Result, te *Thresh
 			if in.Existing[key].Status != StatusSuspended && !a.Planned.Enabled {
 				deprovisions++
 			}
+		case KindStateOnly:
+			// Bookkeeping: checked by the rules below.
 		}
 		if in.PriorAdmins[key] && a.Kind != KindStateOnly {
 			t.Errorf("%s: ADMIN %s gets %s", name, a.Username, a.Kind)

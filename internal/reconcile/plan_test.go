@@ -1,4 +1,4 @@
-package sync
+package reconcile
 
 import (
 	"errors"
@@ -73,7 +73,7 @@ var (
 // defaultOptions are the Provisioner defaults with every field mapped and no threshold.
 func defaultOptions() Options {
 	return Options{UserCreate: true, UserUpdate: true, UserDisableDelete: true, ProvisionDisabledUsers: true,
-		RemoveAction: RemoveDisable, MaxDeprovisions: -1, MapEmail: true, MapFirstName: true, MapLastName: true}
+		RemoveAction: RemoveDisable, MaxDeprovisions: -1, Mapping: Mapping{MapEmail: true, MapFirstName: true, MapLastName: true}}
 }
 
 type planCase struct {

@@ -1,6 +1,7 @@
-// Package sync is the pure decision core of pingid_provisioning_connection: it turns the
-// refreshed state, the directory users of a source location, the PingID users found for them
-// and the connection options into the planned `users` map and the actions that lead to it.
+// Package reconcile is the decide step, the pure core of pingid_provisioning_connection: it
+// reconciles desired and actual, turning the refreshed state, the directory users of a source
+// location, the PingID users found for them and the connection options into the planned `users`
+// map and the actions that lead to it.
 // It does no I/O: no network, files, logging or clock. Everything is linear in the number of
 // users (map look-ups only; the only sorts run once, over the changed users).
 //
@@ -55,7 +56,7 @@
 // user to ACTIVE or PENDING_ACTIVATION depending on its devices). Diff therefore classifies a
 // status-only difference as state_only, never as an API call.
 //
-// Provider flow: Read applies Refreshed to each prior entry (users deleted in PingID are
+// Provider flow: Read (through internal/source, the gather step) applies Refreshed to each prior entry (users deleted in PingID are
 // dropped); ModifyPlan decodes the state with ParseUsers, asks ScopeDelta which users to look
 // up in the directory (Input.OutOfScope) and in PingID (Input.Existing), calls Plan and stores
 // each planned entry's JSON (what EncodeUsers gives) plus the link set; apply runs Diff and
@@ -63,4 +64,4 @@
 //
 // At apply, Diff(prior, planned, linkSet) recovers the actions from the two maps alone; it agrees
 // with Plan on every kind and every change (tested as a property over randomized inputs).
-package sync
+package reconcile

@@ -1,0 +1,206 @@
+package provider
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
+
+	"github.com/pingid-provisioner/terraform-provider-pingid/internal/reconcile"
+	"github.com/pingid-provisioner/terraform-provider-pingid/internal/source"
+)
+
+// ModifyPlan computes the planned users map: from the source snapshot the refresh stored (or a
+// fresh read when there is none for these settings), the prior state and the options.
+func (r *ProvisioningConnectionResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	if req.Plan.Raw.IsNull() {
+		r.planDestroy(ctx, req, resp)
+		return
+	}
+	var plan connectionModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if r.data == nil || !req.Plan.Raw.IsFullyKnown() && !onlyUsersUnknown(plan) {
+		// Provider or connection settings depend on values known only after apply: the user
+		// list cannot be planned yet.
+		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("users"), types.MapUnknown(types.StringType))...)
+		return
+	}
+	_, diags := requireDatastore(r.data)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	prior, ok := priorUsers(ctx, req, &resp.Diagnostics)
+	if !ok {
+		return
+	}
+	snap, ok := r.planSnapshot(ctx, plan.spec(), prior, req.Private, &resp.Diagnostics)
+	if !ok {
+		return
+	}
+	res, err := reconcile.Plan(reconcile.Input{
+		Prior:       prior,
+		PriorAdmins: snap.Admins,
+		InScope:     snap.InScope,
+		OutOfScope:  snap.OutOfScope,
+		Existing:    snap.Existing,
+		Options:     plan.options(),
+	})
+	var threshold *reconcile.ThresholdError
+	if errors.As(err, &threshold) {
+		resp.Diagnostics.AddAttributeError(path.Root("max_deprovisions"), "Too many users would be deprovisioned", threshold.Error())
+		return
+	}
+	if err != nil {
+		resp.Diagnostics.AddError("Unable to plan provisioning", err.Error())
+		return
+	}
+	if !setPlannedUsers(ctx, &res, resp) {
+		return
+	}
+	reportPlan(ctx, plan.Name.ValueString(), &res, &resp.Diagnostics)
+}
+
+// priorUsers returns the users of the prior state; none for a new connection.
+func priorUsers(ctx context.Context, req resource.ModifyPlanRequest, diags *diag.Diagnostics) (map[string]reconcile.Entry, bool) {
+	if req.State.Raw.IsNull() {
+		return map[string]reconcile.Entry{}, true
+	}
+	var state connectionModel
+	diags.Append(req.State.Get(ctx, &state)...)
+	if diags.HasError() {
+		return nil, false
+	}
+	return stateUsers(state.Users, diags)
+}
+
+// planSnapshot returns the source snapshot the refresh stored for these settings or, when there
+// is none (new connection, import, changed settings), reads the source now.
+func (r *ProvisioningConnectionResource) planSnapshot(ctx context.Context, spec source.Spec, prior map[string]reconcile.Entry, private interface {
+	GetKey(context.Context, string) ([]byte, diag.Diagnostics)
+}, diags *diag.Diagnostics) (*source.Snapshot, bool) {
+	raw, d := private.GetKey(ctx, privateSnapshotKey)
+	diags.Append(d...)
+	snap, err := decodeSnapshot(raw)
+	if err != nil {
+		tflog.Warn(ctx, "ignoring unreadable source snapshot", map[string]any{"error": err.Error()})
+		snap = nil
+	}
+	if snap != nil && snap.Fingerprint == spec.Fingerprint() {
+		return snap, true
+	}
+	var admins map[string]bool
+	if snap != nil {
+		admins = snap.Admins
+	}
+	snap, err = r.gatherer().Read(ctx, spec, prior, admins)
+	if err != nil {
+		addSourceError(diags, "Unable to read the source location", err, spec.Query,
+			path.Root("source_location").AtName("base_dn"), path.Root("source_location").AtName("group_dn"), noPartialRead)
+		return nil, false
+	}
+	return snap, true
+}
+
+// setPlannedUsers stores the planned users map and, in the planned private state, the link set
+// and the plan kind apply needs.
+func setPlannedUsers(ctx context.Context, res *reconcile.Result, resp *resource.ModifyPlanResponse) bool {
+	users, d := encodeUsers(res.Planned)
+	resp.Diagnostics.Append(d...)
+	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("users"), users)...)
+	resp.Diagnostics.Append(setLinkSet(ctx, resp.Private, res.LinkSet)...)
+	resp.Diagnostics.Append(resp.Private.SetKey(ctx, privatePlanKindKey, []byte(`"`+planKindApply+`"`))...)
+	return !resp.Diagnostics.HasError()
+}
+
+// reportPlan writes the audit lines and the plan's summary and skipped-administrator warnings.
+func reportPlan(ctx context.Context, connection string, res *reconcile.Result, diags *diag.Diagnostics) {
+	auditActions(ctx, connection, res.Actions)
+	if n := countChanges(res.Actions); n > 0 {
+		diags.AddWarning("PingID provisioning summary",
+			fmt.Sprintf("Connection %q: %s.", connection, res.SummaryLine()))
+	}
+	if len(res.Summary.SkippedAdmins) > 0 {
+		diags.AddWarning("PingID administrators left alone",
+			fmt.Sprintf("Connection %q never edits, suspends or deletes users with the PingID ADMIN role: %s.",
+				connection, strings.Join(limitList(res.Summary.SkippedAdmins, 50), ", ")))
+	}
+}
+
+// onlyUsersUnknown reports whether the only unknown value is the computed users map, which is
+// what the framework proposes before ModifyPlan fills it.
+func onlyUsersUnknown(m connectionModel) bool {
+	if m.SourceLocation == nil || m.AttributeMapping == nil {
+		return false
+	}
+	for _, v := range []attr.Value{
+		m.Name, m.SourceLocation.BaseDN, m.SourceLocation.GroupDN, m.SourceLocation.Filter, m.SourceLocation.NestedGroups,
+		m.SourceLocation.DisabledFilter, m.AttributeMapping.Username, m.AttributeMapping.Email, m.AttributeMapping.FirstName,
+		m.AttributeMapping.LastName, m.UserCreate, m.UserUpdate, m.UserDisableDelete, m.ProvisionDisabledUsers,
+		m.RemoveUserAction, m.MaxDeprovisions, m.OnDestroy,
+	} {
+		if v.IsUnknown() {
+			return false
+		}
+	}
+	return true
+}
+
+func (r *ProvisioningConnectionResource) planDestroy(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	resp.Diagnostics.Append(resp.Private.SetKey(ctx, privatePlanKindKey, []byte(`"`+planKindDestroy+`"`))...)
+	var state connectionModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() || state.OnDestroy.ValueString() != onDestroyDeprovision {
+		return
+	}
+	prior, ok := stateUsers(state.Users, &resp.Diagnostics)
+	if !ok {
+		return
+	}
+	admins, d := snapshotAdmins(ctx, req.Private)
+	resp.Diagnostics.Append(d...)
+	actions, tooMany := state.destroyActions(prior, admins)
+	if tooMany != nil {
+		resp.Diagnostics.AddAttributeError(path.Root("max_deprovisions"), "Too many users would be deprovisioned", tooMany.Error())
+		return
+	}
+	if len(actions) > 0 {
+		resp.Diagnostics.AddWarning("PingID users will be deprovisioned",
+			fmt.Sprintf("Destroying connection %q with on_destroy = \"deprovision\" will %s %d users.", state.Name.ValueString(), state.RemoveUserAction.ValueString(), len(actions)))
+	}
+}
+
+// destroyActions lists what on_destroy = "deprovision" does to the connection's users.
+func (m connectionModel) destroyActions(prior map[string]reconcile.Entry, admins map[string]bool) ([]reconcile.Action, *reconcile.ThresholdError) {
+	return reconcile.DestroyActions(prior, admins, reconcile.RemoveAction(m.RemoveUserAction.ValueString()), int(m.MaxDeprovisions.ValueInt64()))
+}
+
+func countChanges(actions []reconcile.Action) int {
+	n := 0
+	for _, a := range actions {
+		if a.Kind != reconcile.KindStateOnly {
+			n++
+		}
+	}
+	return n
+}
+
+// auditActions writes one structured line per planned user action: the audit trail of what
+// a plan proposes, at INFO so TF_LOG=INFO captures it.
+func auditActions(ctx context.Context, connection string, actions []reconcile.Action) {
+	for _, a := range actions {
+		tflog.Info(ctx, "planned user action", map[string]any{
+			"connection": connection, "username": a.Username, "action": string(a.Kind), "reason": a.Reason,
+		})
+	}
+}
