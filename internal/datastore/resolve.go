@@ -7,9 +7,9 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"sync"
 
 	"github.com/go-ldap/ldap/v3"
+	"golang.org/x/sync/errgroup"
 )
 
 // Batch sizes of OR-filters: large enough to keep round trips few, small
@@ -50,56 +50,52 @@ type dnRef struct {
 // server may match RDN values loosely) are ignored. A missing parent means the
 // members do not exist (dangling references).
 func (d *Directory) resolveDNs(ctx context.Context, refs []dnRef, selector string, attrs []string, fn resolvedFunc) error {
-	type batch struct {
-		parent string
-		refs   []dnRef
-	}
-	byParent := map[string]*batch{}
+	return searchBatches(d.dnBatches(refs),
+		func(b dnBatch) ([]resolvedEntry, error) {
+			return d.resolveBatch(ctx, b.parent, b.refs, selector, attrs)
+		},
+		func(found []resolvedEntry) error {
+			for _, r := range found {
+				if err := fn(r.entry, r.dn, r.key); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+}
+
+// dnBatch is one batch of DNs that share a parent.
+type dnBatch struct {
+	parent string
+	refs   []dnRef
+}
+
+// dnBatches groups refs by parent and cuts each group into batches; parents are
+// sorted so the searches, and any error, do not depend on map order.
+func (d *Directory) dnBatches(refs []dnRef) []dnBatch {
+	byParent := map[string]*dnBatch{}
 	var parents []string
 	for _, r := range refs {
 		parent := &ldap.DN{RDNs: r.dn.RDNs[1:]}
 		key := normDN(parent)
 		b, ok := byParent[key]
 		if !ok {
-			b = &batch{parent: parent.String()}
+			b = &dnBatch{parent: parent.String()}
 			byParent[key] = b
 			parents = append(parents, key)
 		}
 		b.refs = append(b.refs, r)
 	}
 	sort.Strings(parents)
-
-	type job struct {
-		parent string
-		refs   []dnRef
-		found  []resolvedEntry
-		err    error
-	}
-	var jobs []*job
+	size := d.batchSize(dnBatchSize)
+	var batches []dnBatch
 	for _, key := range parents {
 		b := byParent[key]
-		size := d.batchSize(dnBatchSize)
 		for start := 0; start < len(b.refs); start += size {
-			jobs = append(jobs, &job{parent: b.parent, refs: b.refs[start:min(start+size, len(b.refs))]})
+			batches = append(batches, dnBatch{parent: b.parent, refs: b.refs[start:min(start+size, len(b.refs))]})
 		}
 	}
-	// A few batches in flight hide round trips; results are consumed in
-	// order afterwards, so fn needs no locking and the outcome is deterministic.
-	inParallel(len(jobs), func(i int) {
-		j := jobs[i]
-		j.found, j.err = d.resolveBatch(ctx, j.parent, j.refs, selector, attrs)
-	})
-	for _, j := range jobs {
-		if j.err != nil {
-			return j.err
-		}
-		for _, r := range j.found {
-			if err := fn(r.entry, r.dn, r.key); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+	return batches
 }
 
 // resolvedEntry is an entry found by resolveBatch.
@@ -191,66 +187,72 @@ func detach(e *ldap.Entry) *ldap.Entry {
 // names (case-insensitively), in batches of OR-filters of escaped values.
 func (d *Directory) resolveUsernames(ctx context.Context, base, usernameAttr string, names []string, selector string, attrs []string, fn func(*ldap.Entry) error) error {
 	sort.Strings(names)
-	type job struct {
-		names []string
-		found []*ldap.Entry
-		err   error
-	}
-	var jobs []*job
+	var batches [][]string
 	size := d.batchSize(usernameBatchSize)
 	for start := 0; start < len(names); start += size {
-		jobs = append(jobs, &job{names: names[start:min(start+size, len(names))]})
+		batches = append(batches, names[start:min(start+size, len(names))])
 	}
-	inParallel(len(jobs), func(i int) {
-		j := jobs[i]
-		want := make(map[string]bool, len(j.names))
-		var terms strings.Builder
-		for _, n := range j.names {
-			want[strings.ToLower(n)] = true
-			terms.WriteString("(" + usernameAttr + "=" + ldap.EscapeFilter(n) + ")")
-		}
-		filter := and("(|"+terms.String()+")", selector)
-		j.err = d.searchPaged(ctx, base, ldap.ScopeWholeSubtree, filter, attrs, func(e *ldap.Entry) error {
-			// The server may match more loosely (e.g. Unicode normalization).
-			if v, ok := firstValue(e, usernameAttr); ok && want[strings.ToLower(v)] {
-				j.found = append(j.found, e)
+	return searchBatches(batches,
+		func(batch []string) ([]*ldap.Entry, error) {
+			return d.resolveUsernameBatch(ctx, base, usernameAttr, batch, selector, attrs)
+		},
+		func(found []*ldap.Entry) error {
+			for _, e := range found {
+				if err := fn(e); err != nil {
+					return err
+				}
 			}
 			return nil
 		})
-	})
-	for _, j := range jobs {
-		if j.err != nil {
-			return j.err
+}
+
+// resolveUsernameBatch runs one subtree search under base for (|(attr=name1)(attr=name2)...).
+func (d *Directory) resolveUsernameBatch(ctx context.Context, base, usernameAttr string, names []string, selector string, attrs []string) ([]*ldap.Entry, error) {
+	want := make(map[string]bool, len(names))
+	var terms strings.Builder
+	for _, n := range names {
+		want[strings.ToLower(n)] = true
+		terms.WriteString("(" + usernameAttr + "=" + ldap.EscapeFilter(n) + ")")
+	}
+	var found []*ldap.Entry
+	filter := and("(|"+terms.String()+")", selector)
+	err := d.searchPaged(ctx, base, ldap.ScopeWholeSubtree, filter, attrs, func(e *ldap.Entry) error {
+		// The server may match more loosely (e.g. Unicode normalization).
+		if v, ok := firstValue(e, usernameAttr); ok && want[strings.ToLower(v)] {
+			found = append(found, e)
 		}
-		for _, e := range j.found {
-			if err := fn(e); err != nil {
-				return err
-			}
+		return nil
+	})
+	return found, err
+}
+
+// searchBatches runs search on every batch, at most resolveConcurrency at once
+// on the shared connection (go-ldap multiplexes concurrent operations), then
+// hands the results to consume in batch order: consume needs no locking, and the
+// outcome, including which error is returned, does not depend on timing.
+// Not errgroup.WithContext: cancelling a search's context closes the shared
+// connection (see withContext), which would fail every other search on it.
+func searchBatches[B, R any](batches []B, search func(B) (R, error), consume func(R) error) error {
+	results := make([]R, len(batches))
+	errs := make([]error, len(batches))
+	var g errgroup.Group
+	g.SetLimit(resolveConcurrency)
+	for i, b := range batches {
+		g.Go(func() error {
+			results[i], errs[i] = search(b)
+			return nil // reported below in batch order, not in the order the searches fail
+		})
+	}
+	_ = g.Wait() // every search returns nil to the group
+	for i := range batches {
+		if errs[i] != nil {
+			return errs[i]
+		}
+		if err := consume(results[i]); err != nil {
+			return err
 		}
 	}
 	return nil
-}
-
-// inParallel runs work(0..n-1) with at most resolveConcurrency calls at once
-// and returns when all are done. The calls share the connection: go-ldap
-// multiplexes concurrent operations on it.
-func inParallel(n int, work func(i int)) {
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for range min(resolveConcurrency, n) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				work(i)
-			}
-		}()
-	}
-	for i := range n {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
 }
 
 // normDN is a case-insensitive canonical form of a DN for map keys.
