@@ -169,32 +169,6 @@ func (p *plan) entries(users *found, disabled map[string]bool) ([]Entry, error) 
 	return out, nil
 }
 
-func toEntry(e *ldap.Entry, usernameAttr string, attributes []string, directoryType string) (Entry, error) {
-	username, ok := firstValue(e, usernameAttr)
-	if !ok || username == "" {
-		return Entry{}, fmt.Errorf("entry %q: %w %q", e.DN, ErrMissingUsername, usernameAttr)
-	}
-	id, err := entryID(e)
-	if err != nil {
-		return Entry{}, err
-	}
-	enabled, err := entryEnabled(e, directoryType)
-	if err != nil {
-		return Entry{}, err
-	}
-	entry := Entry{DN: e.DN, Username: username, ID: id, Enabled: enabled, Attributes: map[string]string{}}
-	for _, name := range attributes {
-		v, ok, err := attributeValue(e, name)
-		if err != nil {
-			return Entry{}, err
-		}
-		if ok {
-			entry.Attributes[name] = v
-		}
-	}
-	return entry, nil
-}
-
 // LookupUsers finds users under baseDN by username, for classifying users who
 // left the scope (found: out of scope; absent: deleted). The result is keyed
 // by strings.ToLower(username); groups are never returned. usernameAttr
