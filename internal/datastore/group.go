@@ -8,110 +8,6 @@ import (
 	"github.com/go-ldap/ldap/v3"
 )
 
-func notAGroup(e *ldap.Entry) error {
-	var classes []string
-	if a := findAttr(e, "objectClass"); a != nil {
-		classes = a.Values
-	}
-	return fmt.Errorf("%q is %w (objectClass: %s; want groupOfNames, groupOfUniqueNames, group or posixGroup)",
-		e.DN, ErrNotAGroup, strings.Join(classes, ", "))
-}
-
-// group is a static group's membership as stored on the group entry.
-type group struct {
-	dn         string
-	memberDNs  []string // member and uniqueMember
-	memberUIDs []string // memberUid (RFC 2307 names)
-}
-
-func (d *Directory) readGroup(ctx context.Context, dn string) (*group, error) {
-	e, err := d.readEntry(ctx, dn, []string{"objectClass", "member", "uniqueMember", "memberUid"})
-	if err != nil {
-		return nil, err
-	}
-	if !isGroupEntry(e) {
-		return nil, notAGroup(e)
-	}
-	g := &group{dn: e.DN}
-	for _, attr := range []string{"member", "uniqueMember"} {
-		values, err := d.rangedValues(ctx, e, attr)
-		if err != nil {
-			return nil, err
-		}
-		g.memberDNs = append(g.memberDNs, values...)
-	}
-	if g.memberUIDs, err = d.rangedValues(ctx, e, "memberUid"); err != nil {
-		return nil, err
-	}
-	return g, nil
-}
-
-// rangedValues returns all values of attr on e, following Active Directory
-// range retrieval ("member;range=0-1499", then "member;range=1500-*", ...)
-// when the server returned only the first range.
-func (d *Directory) rangedValues(ctx context.Context, e *ldap.Entry, attr string) ([]string, error) {
-	var values []string
-	next := -1 // first value of the next range to fetch; -1 = complete
-	for _, a := range e.Attributes {
-		if strings.EqualFold(a.Name, attr) {
-			values = append(values, a.Values...)
-			continue
-		}
-		low, high, last, ok, err := parseRange(a.Name, attr)
-		if err != nil {
-			return nil, &Error{Op: OpSearch, Target: e.DN, Err: err}
-		}
-		if !ok {
-			continue
-		}
-		if low != 0 {
-			return nil, &Error{Op: OpSearch, Target: e.DN, Err: fmt.Errorf("range retrieval of %s started at %d, not 0", attr, low)}
-		}
-		values = append(values, a.Values...)
-		if !last {
-			next = high + 1
-		}
-	}
-	for next >= 0 {
-		page, high, last, err := d.readRange(ctx, e.DN, attr, next)
-		if err != nil {
-			return nil, err
-		}
-		values = append(values, page...)
-		switch {
-		case last:
-			next = -1
-		case high < next:
-			return nil, &Error{Op: OpSearch, Target: e.DN, Err: fmt.Errorf("range retrieval of %s made no progress at %d", attr, next)}
-		default:
-			next = high + 1
-		}
-	}
-	return values, nil
-}
-
-// readRange reads the values of attr on dn from index low on ("attr;range=low-*"),
-// returning the index of the last value returned and whether it ends the list.
-func (d *Directory) readRange(ctx context.Context, dn, attr string, low int) ([]string, int, bool, error) {
-	page, err := d.readEntry(ctx, dn, []string{fmt.Sprintf("%s;range=%d-*", attr, low)})
-	if err != nil {
-		return nil, 0, false, err
-	}
-	for _, a := range page.Attributes {
-		l, h, last, ok, err := parseRange(a.Name, attr)
-		if err != nil {
-			return nil, 0, false, &Error{Op: OpSearch, Target: dn, Err: err}
-		}
-		if ok {
-			if l != low {
-				break
-			}
-			return a.Values, h, last, nil
-		}
-	}
-	return nil, 0, false, &Error{Op: OpSearch, Target: dn, Err: fmt.Errorf("range retrieval of %s: server did not return the range starting at %d", attr, low)}
-}
-
 // searchExpandedGroup reads the group's member lists and resolves them in
 // batches (see resolveDNs); with Nested it walks member groups breadth-first,
 // skipping groups already seen (cycles) and failing beyond MaxNestingDepth.
@@ -278,4 +174,108 @@ func (d *Directory) resolveDisabledByDN(ctx context.Context, p *plan, users *fou
 		refs = append(refs, dnRef{raw: users.entries[key].DN, dn: dn, key: key})
 	}
 	return d.resolveDNs(ctx, refs, p.disabledFilter, []string{"1.1"}, collectResolvedDNs(disabled))
+}
+
+// group is a static group's membership as stored on the group entry.
+type group struct {
+	dn         string
+	memberDNs  []string // member and uniqueMember
+	memberUIDs []string // memberUid (RFC 2307 names)
+}
+
+func (d *Directory) readGroup(ctx context.Context, dn string) (*group, error) {
+	e, err := d.readEntry(ctx, dn, []string{"objectClass", "member", "uniqueMember", "memberUid"})
+	if err != nil {
+		return nil, err
+	}
+	if !isGroupEntry(e) {
+		return nil, notAGroup(e)
+	}
+	g := &group{dn: e.DN}
+	for _, attr := range []string{"member", "uniqueMember"} {
+		values, err := d.rangedValues(ctx, e, attr)
+		if err != nil {
+			return nil, err
+		}
+		g.memberDNs = append(g.memberDNs, values...)
+	}
+	if g.memberUIDs, err = d.rangedValues(ctx, e, "memberUid"); err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+func notAGroup(e *ldap.Entry) error {
+	var classes []string
+	if a := findAttr(e, "objectClass"); a != nil {
+		classes = a.Values
+	}
+	return fmt.Errorf("%q is %w (objectClass: %s; want groupOfNames, groupOfUniqueNames, group or posixGroup)",
+		e.DN, ErrNotAGroup, strings.Join(classes, ", "))
+}
+
+// rangedValues returns all values of attr on e, following Active Directory
+// range retrieval ("member;range=0-1499", then "member;range=1500-*", ...)
+// when the server returned only the first range.
+func (d *Directory) rangedValues(ctx context.Context, e *ldap.Entry, attr string) ([]string, error) {
+	var values []string
+	next := -1 // first value of the next range to fetch; -1 = complete
+	for _, a := range e.Attributes {
+		if strings.EqualFold(a.Name, attr) {
+			values = append(values, a.Values...)
+			continue
+		}
+		low, high, last, ok, err := parseRange(a.Name, attr)
+		if err != nil {
+			return nil, &Error{Op: OpSearch, Target: e.DN, Err: err}
+		}
+		if !ok {
+			continue
+		}
+		if low != 0 {
+			return nil, &Error{Op: OpSearch, Target: e.DN, Err: fmt.Errorf("range retrieval of %s started at %d, not 0", attr, low)}
+		}
+		values = append(values, a.Values...)
+		if !last {
+			next = high + 1
+		}
+	}
+	for next >= 0 {
+		page, high, last, err := d.readRange(ctx, e.DN, attr, next)
+		if err != nil {
+			return nil, err
+		}
+		values = append(values, page...)
+		switch {
+		case last:
+			next = -1
+		case high < next:
+			return nil, &Error{Op: OpSearch, Target: e.DN, Err: fmt.Errorf("range retrieval of %s made no progress at %d", attr, next)}
+		default:
+			next = high + 1
+		}
+	}
+	return values, nil
+}
+
+// readRange reads the values of attr on dn from index low on ("attr;range=low-*"),
+// returning the index of the last value returned and whether it ends the list.
+func (d *Directory) readRange(ctx context.Context, dn, attr string, low int) ([]string, int, bool, error) {
+	page, err := d.readEntry(ctx, dn, []string{fmt.Sprintf("%s;range=%d-*", attr, low)})
+	if err != nil {
+		return nil, 0, false, err
+	}
+	for _, a := range page.Attributes {
+		l, h, last, ok, err := parseRange(a.Name, attr)
+		if err != nil {
+			return nil, 0, false, &Error{Op: OpSearch, Target: dn, Err: err}
+		}
+		if ok {
+			if l != low {
+				break
+			}
+			return a.Values, h, last, nil
+		}
+	}
+	return nil, 0, false, &Error{Op: OpSearch, Target: dn, Err: fmt.Errorf("range retrieval of %s: server did not return the range starting at %d", attr, low)}
 }

@@ -28,14 +28,6 @@ func (d *Directory) batchSize(limit int) int {
 	return max(1, min(limit, d.cfg.PageSize))
 }
 
-func parseEntryDN(e *ldap.Entry) (*ldap.DN, error) {
-	dn, err := ldap.ParseDN(e.DN)
-	if err != nil {
-		return nil, fmt.Errorf("server returned an unparsable DN %q: %w", e.DN, err)
-	}
-	return dn, nil
-}
-
 // dnRef is a DN as written (raw), parsed, and its normalized key.
 type dnRef struct {
 	raw string
@@ -253,6 +245,14 @@ func searchBatches[B, R any](batches []B, search func(B) (R, error), consume fun
 		}
 	}
 	return nil
+}
+
+func parseEntryDN(e *ldap.Entry) (*ldap.DN, error) {
+	dn, err := ldap.ParseDN(e.DN)
+	if err != nil {
+		return nil, fmt.Errorf("server returned an unparsable DN %q: %w", e.DN, err)
+	}
+	return dn, nil
 }
 
 // normDN is a case-insensitive canonical form of a DN for map keys.

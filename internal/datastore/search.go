@@ -9,48 +9,6 @@ import (
 	"github.com/go-ldap/ldap/v3"
 )
 
-// found collects in-scope user entries, once per DN. Entries are converted to the
-// compact Entry as they arrive: a *ldap.Entry keeps its whole BER packet alive
-// (ByteValues alias the read buffer), about 3 KB per user, which dominated the
-// provider's peak memory at 50 000 users.
-type found struct {
-	entries map[string]Entry // by normalized DN
-	// dns is kept only when a disabled filter must be resolved by DN afterwards.
-	dns     map[string]*ldap.DN
-	keepDNs bool
-	convert func(*ldap.Entry) (Entry, error)
-}
-
-func (p *plan) newFound(directoryType string) *found {
-	return &found{
-		entries: map[string]Entry{}, dns: map[string]*ldap.DN{}, keepDNs: p.disabledFilter != "",
-		convert: func(e *ldap.Entry) (Entry, error) { return toEntry(e, p.usernameAttr, p.q.Attributes, directoryType) },
-	}
-}
-
-func (f *found) add(e *ldap.Entry) error {
-	dn, err := parseEntryDN(e)
-	if err != nil {
-		return err
-	}
-	return f.addParsed(e, dn, normDN(dn))
-}
-
-func (f *found) addParsed(e *ldap.Entry, dn *ldap.DN, key string) error {
-	if _, ok := f.entries[key]; ok {
-		return nil
-	}
-	entry, err := f.convert(e)
-	if err != nil {
-		return err
-	}
-	f.entries[key] = entry
-	if f.keepDNs {
-		f.dns[key] = dn
-	}
-	return nil
-}
-
 // Search returns every user in scope, sorted by lower-cased username. Any
 // failure is an error; a partial list is never returned.
 func (d *Directory) Search(ctx context.Context, q Query) ([]Entry, error) {
@@ -76,97 +34,6 @@ func (d *Directory) Search(ctx context.Context, q Query) ([]Entry, error) {
 		return nil, err
 	}
 	return p.entries(users, disabled)
-}
-
-// collectUsers returns a search callback that keeps non-group entries.
-func collectUsers(users *found) func(*ldap.Entry) error {
-	return func(e *ldap.Entry) error {
-		if isGroupEntry(e) {
-			return nil
-		}
-		return users.add(e)
-	}
-}
-
-func collectDNs(set map[string]bool) func(*ldap.Entry) error {
-	return func(e *ldap.Entry) error {
-		dn, err := parseEntryDN(e)
-		if err != nil {
-			return err
-		}
-		set[normDN(dn)] = true
-		return nil
-	}
-}
-
-// collectResolvedDNs is collectDNs for resolveDNs callbacks.
-func collectResolvedDNs(set map[string]bool) resolvedFunc {
-	return func(_ *ldap.Entry, _ *ldap.DN, key string) error {
-		set[key] = true
-		return nil
-	}
-}
-
-// resolvedFunc receives an entry found by resolveDNs with its parsed DN and key.
-type resolvedFunc func(e *ldap.Entry, dn *ldap.DN, key string) error
-
-func (d *Directory) searchByFilter(ctx context.Context, p *plan, users *found, disabled map[string]bool) error {
-	if err := d.searchPaged(ctx, p.q.BaseDN, ldap.ScopeWholeSubtree, p.filter, p.attrs, collectUsers(users)); err != nil {
-		return err
-	}
-	if p.disabledFilter == "" {
-		return nil
-	}
-	return d.searchPaged(ctx, p.q.BaseDN, ldap.ScopeWholeSubtree, and(p.filter, p.disabledFilter), []string{"1.1"}, collectDNs(disabled))
-}
-
-// searchADGroup uses Active Directory's memberOf back-link: one paged search,
-// with the in-chain matching rule for nested membership.
-func (d *Directory) searchADGroup(ctx context.Context, p *plan, users *found, disabled map[string]bool) error {
-	if err := d.requireActiveDirectory(ctx); err != nil {
-		return err
-	}
-	g, err := d.readEntry(ctx, p.q.GroupDN, []string{"objectClass"})
-	if err != nil {
-		return fmt.Errorf("group_dn: %w", err)
-	}
-	if !isGroupEntry(g) {
-		return fmt.Errorf("group_dn: %w", notAGroup(g))
-	}
-	scope := and(MemberOfFilter(g.DN, p.q.Nested), p.filter)
-	if err := d.searchPaged(ctx, p.q.BaseDN, ldap.ScopeWholeSubtree, scope, p.attrs, collectUsers(users)); err != nil {
-		return err
-	}
-	if p.disabledFilter == "" {
-		return nil
-	}
-	return d.searchPaged(ctx, p.q.BaseDN, ldap.ScopeWholeSubtree, and(scope, p.disabledFilter), []string{"1.1"}, collectDNs(disabled))
-}
-
-// entries converts the collected users, rejecting entries without a username
-// and usernames that collide case-insensitively.
-func (p *plan) entries(users *found, disabled map[string]bool) ([]Entry, error) {
-	out := make([]Entry, 0, len(users.entries))
-	owner := map[string]string{} // lower username -> DN
-	keys := make([]string, 0, len(users.entries))
-	for key := range users.entries {
-		keys = append(keys, key)
-	}
-	sort.Strings(keys) // deterministic error messages
-	for _, key := range keys {
-		entry := users.entries[key]
-		if disabled[key] {
-			entry.Enabled = false
-		}
-		lower := strings.ToLower(entry.Username)
-		if other, dup := owner[lower]; dup {
-			return nil, fmt.Errorf("%w %q: entries %q and %q", ErrDuplicateUsername, entry.Username, other, entry.DN)
-		}
-		owner[lower] = entry.DN
-		out = append(out, entry)
-	}
-	sort.Slice(out, func(i, j int) bool { return strings.ToLower(out[i].Username) < strings.ToLower(out[j].Username) })
-	return out, nil
 }
 
 // LookupUsers finds users under baseDN by username, for classifying users who
@@ -212,5 +79,138 @@ func (d *Directory) LookupUsers(ctx context.Context, baseDN, usernameAttr string
 	for _, e := range list {
 		out[strings.ToLower(e.Username)] = e
 	}
+	return out, nil
+}
+
+func (d *Directory) searchByFilter(ctx context.Context, p *plan, users *found, disabled map[string]bool) error {
+	if err := d.searchPaged(ctx, p.q.BaseDN, ldap.ScopeWholeSubtree, p.filter, p.attrs, collectUsers(users)); err != nil {
+		return err
+	}
+	if p.disabledFilter == "" {
+		return nil
+	}
+	return d.searchPaged(ctx, p.q.BaseDN, ldap.ScopeWholeSubtree, and(p.filter, p.disabledFilter), []string{"1.1"}, collectDNs(disabled))
+}
+
+// searchADGroup uses Active Directory's memberOf back-link: one paged search,
+// with the in-chain matching rule for nested membership.
+func (d *Directory) searchADGroup(ctx context.Context, p *plan, users *found, disabled map[string]bool) error {
+	if err := d.requireActiveDirectory(ctx); err != nil {
+		return err
+	}
+	g, err := d.readEntry(ctx, p.q.GroupDN, []string{"objectClass"})
+	if err != nil {
+		return fmt.Errorf("group_dn: %w", err)
+	}
+	if !isGroupEntry(g) {
+		return fmt.Errorf("group_dn: %w", notAGroup(g))
+	}
+	scope := and(MemberOfFilter(g.DN, p.q.Nested), p.filter)
+	if err := d.searchPaged(ctx, p.q.BaseDN, ldap.ScopeWholeSubtree, scope, p.attrs, collectUsers(users)); err != nil {
+		return err
+	}
+	if p.disabledFilter == "" {
+		return nil
+	}
+	return d.searchPaged(ctx, p.q.BaseDN, ldap.ScopeWholeSubtree, and(scope, p.disabledFilter), []string{"1.1"}, collectDNs(disabled))
+}
+
+// found collects in-scope user entries, once per DN. Entries are converted to the
+// compact Entry as they arrive: a *ldap.Entry keeps its whole BER packet alive
+// (ByteValues alias the read buffer), about 3 KB per user, which dominated the
+// provider's peak memory at 50 000 users.
+type found struct {
+	entries map[string]Entry // by normalized DN
+	// dns is kept only when a disabled filter must be resolved by DN afterwards.
+	dns     map[string]*ldap.DN
+	keepDNs bool
+	convert func(*ldap.Entry) (Entry, error)
+}
+
+func (p *plan) newFound(directoryType string) *found {
+	return &found{
+		entries: map[string]Entry{}, dns: map[string]*ldap.DN{}, keepDNs: p.disabledFilter != "",
+		convert: func(e *ldap.Entry) (Entry, error) { return toEntry(e, p.usernameAttr, p.q.Attributes, directoryType) },
+	}
+}
+
+func (f *found) add(e *ldap.Entry) error {
+	dn, err := parseEntryDN(e)
+	if err != nil {
+		return err
+	}
+	return f.addParsed(e, dn, normDN(dn))
+}
+
+func (f *found) addParsed(e *ldap.Entry, dn *ldap.DN, key string) error {
+	if _, ok := f.entries[key]; ok {
+		return nil
+	}
+	entry, err := f.convert(e)
+	if err != nil {
+		return err
+	}
+	f.entries[key] = entry
+	if f.keepDNs {
+		f.dns[key] = dn
+	}
+	return nil
+}
+
+// resolvedFunc receives an entry found by resolveDNs with its parsed DN and key.
+type resolvedFunc func(e *ldap.Entry, dn *ldap.DN, key string) error
+
+// collectUsers returns a search callback that keeps non-group entries.
+func collectUsers(users *found) func(*ldap.Entry) error {
+	return func(e *ldap.Entry) error {
+		if isGroupEntry(e) {
+			return nil
+		}
+		return users.add(e)
+	}
+}
+
+func collectDNs(set map[string]bool) func(*ldap.Entry) error {
+	return func(e *ldap.Entry) error {
+		dn, err := parseEntryDN(e)
+		if err != nil {
+			return err
+		}
+		set[normDN(dn)] = true
+		return nil
+	}
+}
+
+// collectResolvedDNs is collectDNs for resolveDNs callbacks.
+func collectResolvedDNs(set map[string]bool) resolvedFunc {
+	return func(_ *ldap.Entry, _ *ldap.DN, key string) error {
+		set[key] = true
+		return nil
+	}
+}
+
+// entries converts the collected users, rejecting entries without a username
+// and usernames that collide case-insensitively.
+func (p *plan) entries(users *found, disabled map[string]bool) ([]Entry, error) {
+	out := make([]Entry, 0, len(users.entries))
+	owner := map[string]string{} // lower username -> DN
+	keys := make([]string, 0, len(users.entries))
+	for key := range users.entries {
+		keys = append(keys, key)
+	}
+	sort.Strings(keys) // deterministic error messages
+	for _, key := range keys {
+		entry := users.entries[key]
+		if disabled[key] {
+			entry.Enabled = false
+		}
+		lower := strings.ToLower(entry.Username)
+		if other, dup := owner[lower]; dup {
+			return nil, fmt.Errorf("%w %q: entries %q and %q", ErrDuplicateUsername, entry.Username, other, entry.DN)
+		}
+		owner[lower] = entry.DN
+		out = append(out, entry)
+	}
+	sort.Slice(out, func(i, j int) bool { return strings.ToLower(out[i].Username) < strings.ToLower(out[j].Username) })
 	return out, nil
 }
