@@ -123,7 +123,7 @@ func BenchmarkSearch10k(b *testing.B) {
 		args := append([]string{"-x", "-LLL", "-H", s.URL, "-D", s.ReaderDN, "-w", s.ReaderPassword,
 			"-b", base, "-E", "pr=1000/noprompt", filter}, attrs...)
 		measure(b, func(b *testing.B) {
-			out, err := exec.Command("ldapsearch", args...).Output()
+			out, err := exec.CommandContext(b.Context(), "ldapsearch", args...).Output()
 			if err != nil || strings.Count(string(out), "\ndn: ")+1 != n {
 				b.Fatalf("ldapsearch: %v", err)
 			}

@@ -5,6 +5,7 @@ import (
 	"encoding/pem"
 	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -15,7 +16,15 @@ const (
 	DirectoryActiveDirectory = "active_directory"
 	DirectoryOpenLDAP        = "openldap"
 	DirectoryGeneric         = "generic"
+	// DefaultDirectoryType applies when Config.DirectoryType is empty.
+	DefaultDirectoryType = DirectoryGeneric
 )
+
+// DirectoryTypes lists the valid Config.DirectoryType values, for validators
+// and documentation.
+func DirectoryTypes() []string {
+	return []string{DirectoryActiveDirectory, DirectoryOpenLDAP, DirectoryGeneric}
+}
 
 // Defaults and limits.
 const (
@@ -31,7 +40,7 @@ type Config struct {
 	BindDN       string // empty: anonymous
 	BindPassword string
 	// DirectoryType selects disabled-account and nested-group semantics:
-	// "active_directory", "openldap" or "generic" (the default).
+	// one of DirectoryTypes(); empty means DefaultDirectoryType.
 	DirectoryType      string
 	StartTLS           bool
 	InsecureSkipVerify bool
@@ -88,11 +97,12 @@ func (c Config) Validate() error {
 	if c.StartTLS && scheme == "ldaps" {
 		return &ConfigError{Field: "start_tls", Reason: "start_tls cannot be combined with an ldaps:// URL (already TLS)"}
 	}
-	switch c.DirectoryType {
-	case "", DirectoryActiveDirectory, DirectoryOpenLDAP, DirectoryGeneric:
-	default:
-		return &ConfigError{Field: "directory_type", Reason: fmt.Sprintf("%q is not one of %q, %q, %q",
-			c.DirectoryType, DirectoryActiveDirectory, DirectoryOpenLDAP, DirectoryGeneric)}
+	if c.DirectoryType != "" && !slices.Contains(DirectoryTypes(), c.DirectoryType) {
+		quoted := make([]string, 0, len(DirectoryTypes()))
+		for _, t := range DirectoryTypes() {
+			quoted = append(quoted, strconv.Quote(t))
+		}
+		return &ConfigError{Field: "directory_type", Reason: fmt.Sprintf("%q is not one of %s", c.DirectoryType, strings.Join(quoted, ", "))}
 	}
 	if c.PageSize < 0 {
 		return &ConfigError{Field: "page_size", Reason: "must be positive"}
@@ -122,7 +132,7 @@ func (c Config) Validate() error {
 
 func (c Config) withDefaults() Config {
 	if c.DirectoryType == "" {
-		c.DirectoryType = DirectoryGeneric
+		c.DirectoryType = DefaultDirectoryType
 	}
 	if c.PageSize == 0 {
 		c.PageSize = DefaultPageSize

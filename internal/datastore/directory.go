@@ -32,19 +32,7 @@ func Open(ctx context.Context, cfg Config) (*Directory, error) {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
-	u, err := url.Parse(cfg.URL)
-	if err != nil {
-		return nil, &ConfigError{Field: "url", Reason: err.Error()}
-	}
-	ldaps := strings.EqualFold(u.Scheme, "ldaps")
-	host, port := u.Hostname(), u.Port()
-	if port == "" {
-		port = ldap.DefaultLdapPort
-		if ldaps {
-			port = ldap.DefaultLdapsPort
-		}
-	}
-	tlsConfig, err := cfg.tlsConfig(host)
+	ep, err := cfg.endpoint()
 	if err != nil {
 		return nil, err
 	}
@@ -52,20 +40,11 @@ func Open(ctx context.Context, cfg Config) (*Directory, error) {
 	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
 	defer cancel()
 
-	raw, err := (&net.Dialer{}).DialContext(ctx, "tcp", net.JoinHostPort(host, port))
+	netConn, err := dial(ctx, cfg.URL, ep)
 	if err != nil {
-		return nil, &Error{Op: OpDial, Target: cfg.URL, Err: err}
+		return nil, err
 	}
-	netConn := raw
-	if ldaps {
-		tlsConn := tls.Client(raw, tlsConfig)
-		if err := tlsConn.HandshakeContext(ctx); err != nil {
-			_ = raw.Close()
-			return nil, &Error{Op: OpTLS, Target: cfg.URL, Err: err}
-		}
-		netConn = tlsConn
-	}
-	conn := ldap.NewConn(netConn, ldaps)
+	conn := ldap.NewConn(netConn, ep.ldaps)
 	conn.Start()
 	conn.SetTimeout(cfg.Timeout)
 
@@ -81,7 +60,7 @@ func Open(ctx context.Context, cfg Config) (*Directory, error) {
 		return nil, newError(op, cfg.URL, err)
 	}
 	if cfg.StartTLS {
-		if err := conn.StartTLS(tlsConfig); err != nil {
+		if err := conn.StartTLS(ep.tls); err != nil {
 			return fail(OpTLS, fmt.Errorf("StartTLS: %w", err))
 		}
 	}
@@ -95,6 +74,50 @@ func Open(ctx context.Context, cfg Config) (*Directory, error) {
 		return nil, &Error{Op: OpBind, Target: cfg.URL, Err: ctx.Err()}
 	}
 	return &Directory{conn: conn, cfg: cfg}, nil
+}
+
+// endpoint is where and how Open connects.
+type endpoint struct {
+	addr  string // host:port
+	ldaps bool   // TLS from the first byte (ldaps://)
+	tls   *tls.Config
+}
+
+func (c Config) endpoint() (endpoint, error) {
+	u, err := url.Parse(c.URL)
+	if err != nil {
+		return endpoint{}, &ConfigError{Field: "url", Reason: err.Error()}
+	}
+	ldaps := strings.EqualFold(u.Scheme, "ldaps")
+	host, port := u.Hostname(), u.Port()
+	if port == "" {
+		port = ldap.DefaultLdapPort
+		if ldaps {
+			port = ldap.DefaultLdapsPort
+		}
+	}
+	tlsConfig, err := c.tlsConfig(host)
+	if err != nil {
+		return endpoint{}, err
+	}
+	return endpoint{addr: net.JoinHostPort(host, port), ldaps: ldaps, tls: tlsConfig}, nil
+}
+
+// dial opens the TCP connection and, for ldaps://, completes the TLS handshake.
+func dial(ctx context.Context, target string, ep endpoint) (net.Conn, error) {
+	raw, err := (&net.Dialer{}).DialContext(ctx, "tcp", ep.addr)
+	if err != nil {
+		return nil, &Error{Op: OpDial, Target: target, Err: err}
+	}
+	if !ep.ldaps {
+		return raw, nil
+	}
+	tlsConn := tls.Client(raw, ep.tls)
+	if err := tlsConn.HandshakeContext(ctx); err != nil {
+		_ = raw.Close()
+		return nil, &Error{Op: OpTLS, Target: target, Err: err}
+	}
+	return tlsConn, nil
 }
 
 func (c Config) tlsConfig(host string) (*tls.Config, error) {

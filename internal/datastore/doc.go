@@ -7,7 +7,7 @@
 // administrative limits, referrals (result code 10 and continuation
 // references), a missing base or group DN, an unreachable server and any other
 // non-success result are errors, never a shorter list: a shorter list would
-// look like "these users left" to the sync logic. Every search uses the paged
+// look like "these users left" to the reconcile step. Every search uses the paged
 // results control (Config.PageSize); a server that ignores the control must
 // still end the search with success for the result to count.
 //
@@ -65,4 +65,21 @@
 // return their first value. An in-scope entry without the username attribute,
 // or two entries whose usernames differ only in case, fail the read with both
 // DNs named.
+//
+// # Files
+//
+//   - config.go: Config, its validation and defaults, the directory types.
+//   - directory.go: Open (dial, TLS, bind); paged searches and entry reads
+//     bounded by a context; referrals; the Active Directory check.
+//   - query.go: Query validated into a plan; filters and attribute names.
+//   - search.go: Search and LookupUsers; collecting entries into the sorted,
+//     duplicate-checked result.
+//   - group.go: static group expansion outside Active Directory: member
+//     lists, range retrieval, nested levels.
+//   - memberof.go: the memberOf back-link shortcut for large group levels.
+//   - resolve.go: member DNs and usernames resolved in batched OR-searches,
+//     a few in flight on the shared connection.
+//   - entry.go: Entry and its conversion from LDAP (ids, disabled markers,
+//     attribute values).
+//   - errors.go: Error and the sentinel errors callers match with errors.Is.
 package datastore

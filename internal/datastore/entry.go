@@ -39,6 +39,33 @@ const uacAccountDisable = 0x2
 // these classes are never users (see isGroupEntry).
 const groupClassFilter = "(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames)(objectClass=group)(objectClass=posixGroup))"
 
+// toEntry converts an in-scope LDAP entry; an entry without a username fails the read.
+func toEntry(e *ldap.Entry, usernameAttr string, attributes []string, directoryType string) (Entry, error) {
+	username, ok := firstValue(e, usernameAttr)
+	if !ok || username == "" {
+		return Entry{}, fmt.Errorf("entry %q: %w %q", e.DN, ErrMissingUsername, usernameAttr)
+	}
+	id, err := entryID(e)
+	if err != nil {
+		return Entry{}, err
+	}
+	enabled, err := entryEnabled(e, directoryType)
+	if err != nil {
+		return Entry{}, err
+	}
+	entry := Entry{DN: e.DN, Username: username, ID: id, Enabled: enabled, Attributes: map[string]string{}}
+	for _, name := range attributes {
+		v, ok, err := attributeValue(e, name)
+		if err != nil {
+			return Entry{}, err
+		}
+		if ok {
+			entry.Attributes[name] = v
+		}
+	}
+	return entry, nil
+}
+
 // findAttr returns the attribute of the attribute called name (case-insensitive),
 // also accepting Active Directory's ranged form "name;range=lo-hi".
 func findAttr(e *ldap.Entry, name string) *ldap.EntryAttribute {

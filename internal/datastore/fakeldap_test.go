@@ -42,7 +42,7 @@ type fakeResult struct {
 
 func startFakeLDAP(t *testing.T, handle func(fakeSearch) fakeResult) *fakeLDAP {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := (&net.ListenConfig{}).Listen(t.Context(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,6 +96,8 @@ func (f *fakeLDAP) serveConn(c net.Conn) {
 			return
 		}
 		op := p.Children[1]
+		// Application-class LDAP operations: ber.Tag's constants name the universal class.
+		//exhaustive:ignore
 		switch op.Tag {
 		case ldap.ApplicationBindRequest:
 			if !f.write(c, envelope(id, ldapResult(ldap.ApplicationBindResponse, 0))) {

@@ -171,8 +171,8 @@ func (p *PingIDProvider) Schema(_ context.Context, _ provider.SchemaRequest, res
 						Optional: true,
 						MarkdownDescription: "How to detect disabled accounts and nested groups: `active_directory` (userAccountControl bit 0x2, " +
 							"in-chain matching rule), `openldap` (ppolicy `pwdAccountLockedTime` = `000001010000Z`, `nsAccountLock`) or " +
-							"`generic` (`nsAccountLock`). Defaults to `generic`. Environment variable: `" + envLDAPDirectoryType + "`.",
-						Validators: []validator.String{stringvalidator.OneOf(directoryTypes...)},
+							"`generic` (`nsAccountLock`). Defaults to `" + datastore.DefaultDirectoryType + "`. Environment variable: `" + envLDAPDirectoryType + "`.",
+						Validators: []validator.String{stringvalidator.OneOf(datastore.DirectoryTypes()...)},
 					},
 					"start_tls": schema.BoolAttribute{
 						Optional:            true,

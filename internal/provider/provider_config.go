@@ -47,8 +47,6 @@ const (
 	maxPageSize       = 100000
 )
 
-var directoryTypes = []string{"active_directory", "openldap", "generic"}
-
 // resolvedConfig is the provider configuration after attributes, environment variables and
 // files have been merged and validated.
 type resolvedConfig struct {
@@ -280,7 +278,7 @@ func (r *configReader) datastore(m *datastoreModel) *datastore.Config {
 		Timeout:            r.duration(m.Timeout, root.AtName("timeout"), envLDAPTimeout, datastore.DefaultTimeout),
 	}
 	if cfg.DirectoryType == "" {
-		cfg.DirectoryType = "generic"
+		cfg.DirectoryType = datastore.DefaultDirectoryType
 	}
 	if err := cfg.Validate(); err != nil {
 		var cerr *datastore.ConfigError
