@@ -17,17 +17,20 @@ package e2e
 //   - New fields in a user's JSON appear only where a setting that needs them is used (e.g.
 //     devices only with manage_devices != "none"), so an upgrade alone never rewrites every
 //     user's value. The configuration below sets none of the optional settings on purpose: it is
-//     what most users run, and it must stay byte-for-byte stable across upgrades.
+//     what most users run, and it must stay byte-for-byte stable across upgrades. A setting
+//     added after the last release cannot be here yet (that build would reject it); once it is
+//     released, add it if the state it writes must survive the next upgrade.
 //   - Private state (the refresh's source snapshot, the plan's link set and plan kind) is read
 //     by the next build too: from the state for a refresh-less plan, and from a saved plan when
 //     the new build applies it. A format change there must keep reading the old form, or make
 //     the provider fail before any write with an error that says to run `terraform plan` again;
 //     TestUpgradeFromLastRelease/saved_plan then has to be changed on purpose to assert that.
-//   - Today a plan saved by the last release applies exactly (what it reviewed, no more) with
-//     the current build, and that is what the test asserts. Outside dev_overrides, Terraform
-//     itself refuses to apply a saved plan after `terraform init -upgrade` changed the provider
-//     ("Inconsistent dependency lock file ... Create a new plan"); the provider-level guarantee
-//     covers the paths where Terraform does not check (dev_overrides, identical lock entries).
+//   - Saved plans, as of this test: when users upgrade the usual way (`terraform init -upgrade`
+//     between `plan -out` and `apply`), Terraform refuses the old plan before the provider runs
+//     ("Inconsistent dependency lock file ... Create a new plan"), and PingID sees no call
+//     (saved_plan_after_init_upgrade). Where Terraform does not compare provider versions
+//     (dev_overrides), the current build applies a plan saved by the last release exactly: what
+//     was reviewed, no more (saved_plan). Either way nothing is written that was not reviewed.
 //   - At each release, LAST_RELEASE names the released commit (see the file), with a CHANGELOG
 //     line.
 
@@ -40,6 +43,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -66,6 +70,10 @@ func TestUpgradeFromLastRelease(t *testing.T) {
 	t.Run("saved_plan", func(t *testing.T) {
 		t.Parallel()
 		testUpgradeSavedPlan(t, old)
+	})
+	t.Run("saved_plan_after_init_upgrade", func(t *testing.T) {
+		t.Parallel()
+		testUpgradeSavedPlanInstalled(t, old)
 	})
 }
 
@@ -132,11 +140,26 @@ func testUpgradeState(t *testing.T, old lastRelease) {
 		t.Fatalf("the first plan with the current build on the last release's state is not empty (want exit 0):\n%s", plan)
 	}
 	assertQuiet(t, plan)
-	refresh := w.terraform(t, logEnv, "plan", "-no-color", "-refresh-only", "-detailed-exitcode")
-	if refresh.exitCode != 0 {
-		t.Fatalf("refreshing the last release's state with the current build changes it (want exit 0):\n%s", refresh)
+	// Without a refresh, the plan works from the last release's private state (its source
+	// snapshot) instead of one the current build just took.
+	noRefresh := w.terraform(t, logEnv, "plan", "-no-color", "-refresh=false", "-detailed-exitcode")
+	if noRefresh.exitCode != 0 {
+		t.Fatalf("a -refresh=false plan with the current build on the last release's state is not empty (want exit 0):\n%s", noRefresh)
 	}
+	assertQuiet(t, noRefresh)
+	// The current build's refresh, recorded: every user's value stays byte for byte what the
+	// last release wrote. (Private state is not compared: a snapshot format change that the
+	// current build reads correctly is allowed, and the plans above would show one it does not.)
+	refresh := w.mustTerraform(t, logEnv, "apply", "-no-color", "-refresh-only", "-auto-approve")
 	assertQuiet(t, refresh)
+	if got := w.stateUsers(t); !maps.Equal(got, stateBefore) {
+		for name, before := range stateBefore {
+			if got[name] != before {
+				t.Errorf("the current build's refresh rewrote user %q:\n  last release: %s\n  current:      %s", name, before, got[name])
+			}
+		}
+		t.Fatalf("the current build's refresh changed the users map: %v, was %v", slices.Sorted(maps.Keys(got)), slices.Sorted(maps.Keys(stateBefore)))
+	}
 	if log := readFile(t, logPath); strings.Contains(log, "[WARN]") || strings.Contains(log, "[ERROR]") {
 		t.Errorf("the current build logged warnings or errors on the last release's state:\n%s", log)
 	}
@@ -237,6 +260,63 @@ func testUpgradeSavedPlan(t *testing.T, old lastRelease) {
 	w.user(t, "erin")
 	if res := w.terraform(t, nil, "plan", "-no-color", "-detailed-exitcode"); res.exitCode != 0 {
 		t.Errorf("final plan is not empty:\n%s", res)
+	}
+}
+
+// testUpgradeSavedPlanInstalled is the upgrade as users do it: both builds installed from a
+// provider mirror as versions (no dev_overrides), `terraform init -upgrade` between the saved
+// plan and its apply. Terraform refuses the plan before the provider runs, saying to create a
+// new plan, and PingID receives no write; the new plan then applies.
+func testUpgradeSavedPlanInstalled(t *testing.T, old lastRelease) {
+	w := newWorld(t, worldOptions{})
+	mirror := filepath.Join(t.TempDir(), "mirror")
+	install := func(version, providerDir string) {
+		t.Helper()
+		dir := filepath.Join(mirror, filepath.FromSlash(providerAddress), version, runtime.GOOS+"_"+runtime.GOARCH)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		copyFile(t, filepath.Join(providerDir, "terraform-provider-pingid"), filepath.Join(dir, "terraform-provider-pingid_v"+version))
+	}
+	w.cliConfig = filepath.Join(t.TempDir(), "mirror.tfrc")
+	w.writeFile(t, w.cliConfig, fmt.Sprintf("disable_checkpoint = true\nprovider_installation {\n  filesystem_mirror {\n    path = %q\n  }\n}\n", mirror))
+	w.writeConfig(t, upgradeHCL(w))
+
+	install("0.0.1", old.dir)
+	w.mustTerraform(t, nil, "init", "-no-color", "-input=false")
+	w.mustTerraform(t, nil, "apply", "-no-color", "-auto-approve")
+	w.changeDirectory(t, joinGroup("dave"))
+	w.mustTerraform(t, nil, "plan", "-no-color", "-out=reviewed.tfplan")
+
+	install("0.0.2", binaries.providerDir)
+	if res := w.mustTerraform(t, nil, "init", "-no-color", "-input=false", "-upgrade"); !strings.Contains(res.stdout, "Installed pingid-provisioner/pingid v0.0.2") {
+		t.Fatalf("init -upgrade did not install the current build as v0.0.2:\n%s", res)
+	}
+	w.pingID.ResetCalls()
+	apply := w.terraform(t, nil, "apply", "-no-color", "reviewed.tfplan")
+	stderr := strings.Join(strings.Fields(apply.stderr), " ") // Terraform wraps to the terminal width
+	if apply.exitCode == 0 || !strings.Contains(stderr, "Inconsistent dependency lock file") || !strings.Contains(stderr, "Create a new plan") {
+		t.Fatalf("applying the last release's saved plan after init -upgrade should fail, saying to create a new plan:\n%s", apply)
+	}
+	if calls := w.pingID.Calls(); len(calls) > 0 {
+		t.Errorf("the refused apply called PingID: %v", calls)
+	}
+	if u, ok := w.pingID.User("dave"); ok {
+		t.Errorf("dave was provisioned by a refused plan: %+v", u)
+	}
+	w.mustTerraform(t, nil, "plan", "-no-color", "-out=new.tfplan")
+	w.mustTerraform(t, nil, "apply", "-no-color", "new.tfplan")
+	w.user(t, "dave")
+}
+
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	b, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(to, b, 0o755); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -378,8 +458,9 @@ func buildLastRelease(t *testing.T) lastRelease {
 	}
 	run(root, nil, "git", "archive", "--format=tar", "-o", tarball, sha)
 	run(tmp, nil, "tar", "-xf", tarball, "-C", src)
-	// GOWORK=off: a go.work around the checkout must not change what the old commit builds with.
-	run(src, []string{"GOWORK=off", "GOFLAGS=-mod=readonly"}, "go", "build",
+	// GOWORK=off: a go.work around the checkout must not change what the old commit builds with;
+	// -buildvcs=false: the copy may sit inside the repository (TMPDIR is .cache/tmp under make).
+	run(src, []string{"GOWORK=off", "GOFLAGS=-mod=readonly -buildvcs=false"}, "go", "build",
 		"-ldflags", "-X main.version="+sha[:7], "-o", filepath.Join(dir, "terraform-provider-pingid"), ".")
 	t.Logf("built the last release %s in %s", sha[:7], time.Since(start).Round(100*time.Millisecond))
 	return lastRelease{sha: sha, dir: dir}
