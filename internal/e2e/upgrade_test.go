@@ -137,7 +137,7 @@ func testUpgradeState(t *testing.T, old lastRelease) {
 	logEnv := []string{"TF_LOG_PROVIDER=WARN", "TF_LOG_PATH=" + logPath}
 	plan := w.terraform(t, logEnv, "plan", "-no-color", "-detailed-exitcode")
 	if plan.exitCode != 0 {
-		t.Fatalf("the first plan with the current build on the last release's state is not empty (want exit 0):\n%s", plan)
+		t.Fatalf("the first plan with the current build on the state of the last release (%s) is not empty (want exit 0):\n%s", old.sha[:7], plan)
 	}
 	assertQuiet(t, plan)
 	// Without a refresh, the plan works from the last release's private state (its source
