@@ -35,6 +35,7 @@ package e2e
 //     line.
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -423,7 +424,8 @@ func readFile(t *testing.T, path string) string {
 // never skips, when the commit is not in the clone: a shallow clone must not pass silently.
 func buildLastRelease(t *testing.T) lastRelease {
 	t.Helper()
-	root, err := repoRoot()
+	ctx := t.Context()
+	root, err := repoRoot(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -431,8 +433,8 @@ func buildLastRelease(t *testing.T) lastRelease {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if out, err := exec.Command("git", "-C", root, "cat-file", "-e", sha+"^{commit}").CombinedOutput(); err != nil {
-		shallow, _ := exec.Command("git", "-C", root, "rev-parse", "--is-shallow-repository").Output()
+	if out, err := exec.CommandContext(ctx, "git", "-C", root, "cat-file", "-e", sha+"^{commit}").CombinedOutput(); err != nil {
+		shallow, _ := exec.CommandContext(ctx, "git", "-C", root, "rev-parse", "--is-shallow-repository").Output()
 		t.Fatalf("the last release %s (%s) is not in the git repository at %s (shallow clone: %s): "+
 			"the upgrade test builds the provider at that commit. Fetch the full history "+
 			"(git fetch --unshallow, or actions/checkout with fetch-depth: 0) and run the tests again.\n%s",
@@ -450,7 +452,7 @@ func buildLastRelease(t *testing.T) lastRelease {
 	}
 	run := func(dir string, env []string, name string, args ...string) {
 		t.Helper()
-		cmd := exec.Command(name, args...)
+		cmd := exec.CommandContext(ctx, name, args...)
 		cmd.Dir, cmd.Env = dir, append(os.Environ(), env...)
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("build the last release %s: %s %s: %v\n%s", sha, name, strings.Join(args, " "), err, out)
@@ -467,13 +469,13 @@ func buildLastRelease(t *testing.T) lastRelease {
 }
 
 // repoRoot is the git top-level directory of the module under test.
-func repoRoot() (string, error) {
-	gomod, err := exec.Command("go", "env", "GOMOD").Output()
+func repoRoot(ctx context.Context) (string, error) {
+	gomod, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
 	if err != nil {
 		return "", fmt.Errorf("go env GOMOD: %w", err)
 	}
 	moduleDir := filepath.Dir(strings.TrimSpace(string(gomod)))
-	out, err := exec.Command("git", "-C", moduleDir, "rev-parse", "--show-toplevel").CombinedOutput()
+	out, err := exec.CommandContext(ctx, "git", "-C", moduleDir, "rev-parse", "--show-toplevel").CombinedOutput()
 	if err != nil {
 		return "", fmt.Errorf("the upgrade test needs the git repository of %s (to build %s's commit): %w\n%s", moduleDir, lastReleaseFile, err, out)
 	}
