@@ -44,6 +44,7 @@ type config struct {
 	urlOut        string
 	pidFile       string
 	allowRemote   bool
+	maxDevices    int
 }
 
 func parseFlags(args []string, out io.Writer) (config, error) {
@@ -56,6 +57,7 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	fs.StringVar(&c.seedPath, "seed", "", "seed users from a JSON array in `FILE` (users that already exist are kept)")
 	fs.StringVar(&c.urlOut, "url-out", "", "write the base URL (http://host:port) to `FILE`")
 	fs.StringVar(&c.pidFile, "pid-file", "", "write the process id to `FILE` (removed on exit)")
+	fs.IntVar(&c.maxDevices, "max-allowed-devices", 0, "the organization's Maximum Allowed Devices, 1-20 (default: the value in -state, else PingID's 1)")
 	fs.BoolVar(&c.allowRemote, "allow-remote", false, "allow a non-loopback -listen address (the test hooks are unauthenticated)")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
@@ -79,8 +81,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 
 	srv, err := emulator.New(emulator.Options{
-		StatePath: cfg.statePath,
-		Logf:      func(format string, a ...any) { fmt.Fprintf(stdout, format+"\n", a...) },
+		StatePath:         cfg.statePath,
+		MaxAllowedDevices: cfg.maxDevices,
+		Logf:              func(format string, a ...any) { fmt.Fprintf(stdout, format+"\n", a...) },
 	})
 	if err != nil {
 		return fmt.Errorf("start emulator: %w", err)

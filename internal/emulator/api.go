@@ -25,6 +25,10 @@ const (
 	OpDeleteUser     = "deleteuser"
 	OpSuspendUser    = "suspenduser"
 	OpActivateUser   = "activateuser"
+
+	OpOfflinePairing   = "offlinepairing"
+	OpUpdateDeviceAttr = "updatedeviceattr"
+	OpUnpairDevice     = "unpairdevice"
 )
 
 // Error ids and their messages [V: PingID API docs, error codes table].
@@ -35,7 +39,10 @@ const (
 	errorIDCannotSuspend    = 10561
 	errorIDAlreadyActive    = 10562
 	errorIDUserDoesNotExist = 10564
-	errorIDServiceError     = 500 // Inferred: the "PingID Service Errors" section could not be retrieved.
+	// [V research §4.5]: user.exceeded.num.of.devices (20549 before Oct 2021), INVALID_PHONE_NUMBER.
+	errorIDInvalidPhoneNumber = 20559
+	errorIDTooManyDevices     = 20562
+	errorIDServiceError       = 500 // Inferred: the "PingID Service Errors" section could not be retrieved.
 )
 
 const (
@@ -62,6 +69,11 @@ func errorMessage(id int) string {
 		return "Activation failed. Active user can not be activated again."
 	case errorIDUserDoesNotExist:
 		return "User does not exist."
+	case errorIDInvalidPhoneNumber:
+		return "Invalid phone number."
+	case errorIDTooManyDevices:
+		// Inferred: the research has the message key, not the text shown to users.
+		return "user.exceeded.num.of.devices"
 	default:
 		return "PingID service error."
 	}
@@ -69,7 +81,8 @@ func errorMessage(id int) string {
 
 func knownOp(op string) bool {
 	switch op {
-	case OpAddUser, OpGetUserDetails, OpEditUser, OpDeleteUser, OpSuspendUser, OpActivateUser:
+	case OpAddUser, OpGetUserDetails, OpEditUser, OpDeleteUser, OpSuspendUser, OpActivateUser,
+		OpOfflinePairing, OpUpdateDeviceAttr, OpUnpairDevice:
 		return true
 	}
 	return false
@@ -211,6 +224,12 @@ func (s *Server) handleRequest(r *http.Request, op string) apiResponse {
 		res, err = s.opSuspendUser(body)
 	case OpActivateUser:
 		res, err = s.opActivateUser(body)
+	case OpOfflinePairing:
+		res, err = s.opOfflinePairing(body)
+	case OpUpdateDeviceAttr:
+		res, err = s.opUpdateDeviceAttr(body)
+	case OpUnpairDevice:
+		res, err = s.opUnpairDevice(body)
 	}
 	if err != nil {
 		s.logf("pingid emulator: %s: %v", op, err)
@@ -218,7 +237,7 @@ func (s *Server) handleRequest(r *http.Request, op string) apiResponse {
 	}
 	status := http.StatusOK
 	if res.errorID != errorIDOK {
-		status = http.StatusBadRequest // [V S4]: 400 for 400 and 1055x/1056x
+		status = http.StatusBadRequest // [V S4]: 400 for 400 and 1055x/1056x; Inferred: also for 205xx
 	}
 	return apiResponse{httpStatus: status, body: s.responseBody(res.errorID, res.fields, clientData), signed: true}
 }

@@ -1,5 +1,7 @@
 // Package emulator is a local, faithful stand-in for the PingID API 4.9 user-management endpoints
-// (adduser, getuserdetails, edituser, deleteuser, suspenduser, activateuser).
+// (adduser, getuserdetails, edituser, deleteuser, suspenduser, activateuser) and the device
+// endpoints (offlinepairing, updatedeviceattr, unpairdevice) with the organization's Maximum
+// Allowed Devices setting, number normalisation and 64-bit device ids.
 //
 // It verifies every request the way the service does (HS256 JWS signed with the tenant's
 // use_base64_key, org alias, token and the reqHeader), answers with signed JWS responses wrapped in
@@ -55,6 +57,8 @@ var (
 	ErrUserExists   = errors.New("user already exists")
 	ErrUserNotFound = errors.New("user does not exist")
 	ErrInvalidUser  = errors.New("invalid user")
+	// ErrInvalidSetting: an organization setting out of its range.
+	ErrInvalidSetting = errors.New("invalid setting")
 )
 
 // Options configures a Server. Empty credentials are taken from StatePath when it holds a stored
@@ -67,6 +71,10 @@ type Options struct {
 	// StatePath is an optional JSON file: loaded by New, rewritten (atomic rename) after every
 	// mutation. It contains the credentials, so it is written with mode 0600.
 	StatePath string
+
+	// MaxAllowedDevices is the organization's "Maximum Allowed Devices" (1..20); 0 means PingID's
+	// default, 1, or the value stored in StatePath; a non-zero value replaces the stored one.
+	MaxAllowedDevices int
 
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
@@ -92,8 +100,10 @@ type Server struct {
 	users        map[string]*User // keyed by foldUserName(UserName)
 	nextUserID   int64
 	nextDeviceID int64
-	generation   uint64            // bumped by every mutation; compared with savedGeneration
-	encoded      map[string][]byte // state-file JSON per user key, dropped when the user changes
+	// maxAllowedDevices is the org setting; defaultMaxDevices what Reset restores.
+	maxAllowedDevices, defaultMaxDevices int
+	generation                           uint64            // bumped by every mutation; compared with savedGeneration
+	encoded                              map[string][]byte // state-file JSON per user key, dropped when the user changes
 
 	saveMu          sync.Mutex // serialises state-file writes; guards savedGeneration
 	savedGeneration uint64
@@ -142,6 +152,15 @@ func New(opts Options) (*Server, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	switch n := opts.MaxAllowedDevices; {
+	case n == 0:
+		s.defaultMaxDevices = DefaultMaxAllowedDevices
+	case n < 1 || n > MaxAllowedDevicesLimit:
+		return nil, fmt.Errorf("emulator options: %w: maximum allowed devices must be 1-%d, got %d", ErrInvalidSetting, MaxAllowedDevicesLimit, n)
+	default:
+		s.defaultMaxDevices = n
+	}
+	s.maxAllowedDevices = s.defaultMaxDevices
 	if s.logf == nil {
 		s.logf = func(string, ...any) {}
 	}
@@ -184,6 +203,9 @@ func New(opts Options) (*Server, error) {
 		if err := s.loadState(stored); err != nil {
 			return nil, err
 		}
+		if opts.MaxAllowedDevices != 0 {
+			s.maxAllowedDevices = opts.MaxAllowedDevices
+		}
 	}
 	s.hooks = s.newHookMux()
 	// Write the file at once so a fresh tenant's credentials survive even without mutations.
@@ -217,7 +239,7 @@ func decodeKey(b64 string) ([]byte, error) {
 
 // Options returns the effective tenant (credentials and state path) of the server.
 func (s *Server) Options() Options {
-	return Options{OrgAlias: s.orgAlias, Token: s.token, Base64Key: s.base64Key, StatePath: s.statePath, Now: s.now}
+	return Options{OrgAlias: s.orgAlias, Token: s.token, Base64Key: s.base64Key, StatePath: s.statePath, Now: s.now, MaxAllowedDevices: s.defaultMaxDevices}
 }
 
 // ServeHTTP routes the PingID API under APIPrefix and the test hooks under HookPrefix.

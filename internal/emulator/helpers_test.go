@@ -127,8 +127,9 @@ type response struct {
 }
 
 func (r response) errorID() int {
-	id, _ := r.body["errorId"].(float64)
-	return int(id)
+	id, _ := r.body["errorId"].(json.Number)
+	n, _ := id.Int64()
+	return int(n)
 }
 
 func (r response) userDetails(t testing.TB) map[string]any {
@@ -192,7 +193,10 @@ func (tn *tenant) send(t testing.TB, op, body string) response {
 	var env struct {
 		ResponseBody map[string]any `json:"responseBody"`
 	}
-	if err := json.Unmarshal(payload, &env); err != nil || env.ResponseBody == nil {
+	// Numbers stay json.Number: device ids are beyond float64 precision.
+	dec := json.NewDecoder(strings.NewReader(string(payload)))
+	dec.UseNumber()
+	if err := dec.Decode(&env); err != nil || env.ResponseBody == nil {
 		t.Fatalf("%s: payload is not {\"responseBody\":…}: %v: %s", op, err, payload)
 	}
 	out.body = env.ResponseBody

@@ -25,6 +25,13 @@ import (
 //	GET    /_emulator/calls                 {"adduser":3,…}
 //	DELETE /_emulator/calls                 zero the counters
 //	GET    /_emulator/properties            pingid.properties for this host (contains secrets)
+//	GET    /_emulator/settings              {"max_allowed_devices":1}
+//	POST   /_emulator/settings              {"max_allowed_devices":5} (the org's Maximum Allowed Devices)
+
+// Settings are the organization settings the hooks read and change.
+type Settings struct {
+	MaxAllowedDevices int `json:"max_allowed_devices"`
+}
 
 // FaultSpec is the JSON form of a Fault for the HTTP hooks (durations in milliseconds).
 type FaultSpec struct {
@@ -143,6 +150,21 @@ func (s *Server) newHookMux() *http.ServeMux {
 		s.ResetCalls()
 		w.WriteHeader(http.StatusNoContent)
 	})
+	mux.HandleFunc("GET /_emulator/settings", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, Settings{MaxAllowedDevices: s.MaxAllowedDevices()})
+	})
+	mux.HandleFunc("POST /_emulator/settings", func(w http.ResponseWriter, r *http.Request) {
+		var req Settings
+		if err := decodeHookBody(r, &req); err != nil {
+			writeHookError(w, http.StatusBadRequest, err)
+			return
+		}
+		if err := s.SetMaxAllowedDevices(req.MaxAllowedDevices); err != nil {
+			writeHookError(w, hookStatus(err), err)
+			return
+		}
+		writeJSON(w, http.StatusOK, Settings{MaxAllowedDevices: s.MaxAllowedDevices()})
+	})
 	mux.HandleFunc("GET /_emulator/properties", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = io.WriteString(w, s.PropertiesFile("http://"+r.Host+"/pingid"))
@@ -188,7 +210,7 @@ func hookStatus(err error) int {
 		return http.StatusConflict
 	case errors.Is(err, ErrUserNotFound):
 		return http.StatusNotFound
-	case errors.Is(err, ErrInvalidUser):
+	case errors.Is(err, ErrInvalidUser), errors.Is(err, ErrInvalidSetting):
 		return http.StatusBadRequest
 	default:
 		return http.StatusInternalServerError

@@ -142,9 +142,10 @@ func TestPersistenceSurvivesRestart(t *testing.T) {
 	}
 	r := tn2.call(t, "adduser", map[string]any{"userName": "third"})
 	expectError(t, r, 200)
-	newID, _ := r.userDetails(t)["userId"].(float64)
+	newIDNumber, _ := r.userDetails(t)["userId"].(json.Number)
+	newID, _ := newIDNumber.Int64()
 	for _, u := range before {
-		if int64(newID) <= u.ID {
+		if newID <= u.ID {
 			t.Fatalf("new userId %v not above existing %d", newID, u.ID)
 		}
 	}

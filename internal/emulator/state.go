@@ -20,7 +20,9 @@ type stateFile struct {
 	Base64Key    string `json:"use_base64_key"`
 	NextUserID   int64  `json:"next_user_id"`
 	NextDeviceID int64  `json:"next_device_id"`
-	Users        []User `json:"users,omitempty"` // written by persist, one per line
+	// MaxAllowedDevices is the org setting; 0 (files written before it existed) keeps the default.
+	MaxAllowedDevices int    `json:"max_allowed_devices,omitempty"`
+	Users             []User `json:"users,omitempty"` // written by persist, one per line
 }
 
 // ReadStateCredentials returns the tenant stored in a state file, and false when the file does
@@ -59,6 +61,12 @@ func (s *Server) loadState(st *stateFile) error {
 	}
 	if st.NextDeviceID > s.nextDeviceID {
 		s.nextDeviceID = st.NextDeviceID
+	}
+	if n := st.MaxAllowedDevices; n != 0 {
+		if n < 1 || n > MaxAllowedDevicesLimit {
+			return fmt.Errorf("load emulator state: %w: max_allowed_devices %d is not 1-%d", ErrInvalidSetting, n, MaxAllowedDevicesLimit)
+		}
+		s.maxAllowedDevices = n
 	}
 	for _, u := range st.Users {
 		u := u.clone()
@@ -101,12 +109,13 @@ func (s *Server) persist() error {
 	}
 	generation := s.generation
 	header, err := json.Marshal(stateFile{
-		Version:      stateFileVersion,
-		OrgAlias:     s.orgAlias,
-		Token:        s.token,
-		Base64Key:    s.base64Key,
-		NextUserID:   s.nextUserID,
-		NextDeviceID: s.nextDeviceID,
+		Version:           stateFileVersion,
+		OrgAlias:          s.orgAlias,
+		Token:             s.token,
+		Base64Key:         s.base64Key,
+		NextUserID:        s.nextUserID,
+		NextDeviceID:      s.nextDeviceID,
+		MaxAllowedDevices: s.maxAllowedDevices,
 	})
 	if err != nil {
 		s.mu.Unlock()

@@ -34,11 +34,14 @@ const (
 // including blanks" [V: PingID API docs, User Management].
 const MaxUserNameLength = 250
 
-// Inferred: identifiers start at realistic magnitudes (the samples show userId 17457/6461158 and
-// deviceId 187835); their exact allocation is not documented.
+// Inferred: identifiers start at realistic magnitudes; their exact allocation is not documented.
+// User ids look like the samples' (17457, 6461158). Device ids are 19-digit 64-bit integers
+// [V research §4.5: a recorded "deviceId": 1216975380183657000, already rounded by a float]: far
+// beyond float64 precision, where neighbouring ids round to the same float, so a client that
+// decodes them as floats mixes devices up in every test.
 const (
 	firstUserID   = 100001
-	firstDeviceID = 200001
+	firstDeviceID = 1216975380183657001
 )
 
 // Device is a paired device. ID 0 means "assign one" when seeding.
@@ -135,6 +138,9 @@ func (s *Server) normalizeLocked(u *User) error {
 		}
 		if d.Nickname == "" {
 			d.Nickname = d.Type
+		}
+		if isPhoneType(d.Type) {
+			d.Phone = normalizePhone(d.Phone)
 		}
 		if d.Role == "" {
 			d.Role = DeviceRoleSecondary
@@ -275,6 +281,7 @@ func (s *Server) Reset() {
 	s.mu.Lock()
 	s.users = map[string]*User{}
 	s.nextUserID, s.nextDeviceID = firstUserID, firstDeviceID
+	s.maxAllowedDevices = s.defaultMaxDevices
 	s.encoded = map[string][]byte{}
 	s.generation++
 	s.mu.Unlock()

@@ -193,6 +193,7 @@ type User struct {
 	Status                               string // ACTIVE, PENDING, NOT_ACTIVE, PENDING_ACTIVATION, SUSPENDED, PENDING_CHANGE_DEVICE
 	UserEnabled                          bool
 	DeviceCount                          int             // len(devicesDetails), or 1 if only deviceDetails is set
+	Devices                              []Device        // devicesDetails, in PingID's order
 	Raw                                  json.RawMessage // the userDetails object as received
 }
 
@@ -254,6 +255,11 @@ func parseUser(raw json.RawMessage, requested string) (*User, error) {
 	if w.UserEnabled != nil {
 		u.UserEnabled = *w.UserEnabled
 	}
+	devices, err := parseDevices(w.DevicesDetails)
+	if err != nil {
+		return nil, err
+	}
+	u.Devices = devices
 	u.DeviceCount = len(w.DevicesDetails)
 	if u.DeviceCount == 0 {
 		if dd := strings.TrimSpace(string(w.DeviceDetails)); dd != "" && dd != "null" {

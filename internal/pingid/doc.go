@@ -1,6 +1,11 @@
 // Package pingid is a client for the PingID API 4.9 user operations (adduser,
-// getuserdetails, edituser, deleteuser, suspenduser, activateuser) and a parser for the
-// pingid.properties file PingOne exports.
+// getuserdetails, edituser, deleteuser, suspenduser, activateuser), the device operations
+// (offlinepairing, updatedeviceattr, unpairdevice) and a parser for the pingid.properties file
+// PingOne exports.
+//
+// Device ids are 64-bit integers beyond float64 precision: DeviceID keeps them digit for digit,
+// and its zero value cannot be sent, so an unpairdevice without a deviceId (which unpairs every
+// device of the user) cannot be built.
 //
 // Every request is a compact JWS signed HS256 with the decoded use_base64_key; every
 // response must verify with the same key before it is believed. Calls are bounded in

@@ -14,6 +14,15 @@ const (
 	ErrorIDNotActive     = 10561
 	ErrorIDAlreadyActive = 10562
 	ErrorIDUserNotFound  = 10564
+
+	// ErrorIDTooManyDevices (user.exceeded.num.of.devices): the organization's "Maximum
+	// Allowed Devices" setting allows no further device for this user.
+	ErrorIDTooManyDevices = 20562
+	// ErrorIDTooManyDevicesLegacy is the id PingID answered 20562's case with before Oct 2021
+	// (research §4.5); it is read that way only for offlinepairing.
+	ErrorIDTooManyDevicesLegacy = 20549
+	// ErrorIDInvalidPhoneNumber (INVALID_PHONE_NUMBER): PingID refused a phone number.
+	ErrorIDInvalidPhoneNumber = 20559
 )
 
 // Sentinels for errors.Is; an *APIError matches the one for its ErrorID.
@@ -23,6 +32,11 @@ var (
 	ErrNotActive     = errors.New("pingid: user is not active")
 	ErrAlreadyActive = errors.New("pingid: user is already active")
 	ErrInvalidInput  = errors.New("pingid: invalid input")
+
+	// ErrTooManyDevices: pairing would exceed the organization's "Maximum Allowed Devices".
+	ErrTooManyDevices = errors.New("pingid: user has the maximum number of devices")
+	// ErrInvalidPhoneNumber: PingID refused a phone number.
+	ErrInvalidPhoneNumber = errors.New("pingid: invalid phone number")
 
 	// ErrBadSignature: the response was not a JWS signed with our key (unsigned, wrong key,
 	// another alg). Such a response is never believed, whatever it claims.
@@ -60,6 +74,15 @@ func (e *APIError) Error() string {
 	if e.UniqueMsgID != "" {
 		fmt.Fprintf(&b, " [%s]", e.UniqueMsgID)
 	}
+	switch {
+	case e.tooManyDevices():
+		b.WriteString(" (the PingID organization's \"Maximum Allowed Devices\" setting — PingOne admin portal, " +
+			"Setup > PingID > Configuration, default 1, at most 20 — allows no further device for this user: " +
+			"raise it, or remove one of the user's devices)")
+	case e.ErrorID == ErrorIDInvalidPhoneNumber:
+		b.WriteString(" (PingID refused the phone number: give it in international form with its country code, " +
+			"for example +15550102030, and an extension after a comma, for example +15550102030,123)")
+	}
 	if e.Unsigned && e.HTTPStatus == 400 {
 		b.WriteString(" (the response was not signed, which usually means PingID rejected the request itself: " +
 			"check org_alias, token and use_base64_key, and that idp_url is this organization's)")
@@ -80,8 +103,16 @@ func (e *APIError) Is(target error) bool {
 		return e.ErrorID == ErrorIDAlreadyActive
 	case ErrInvalidInput:
 		return e.ErrorID == ErrorIDInvalidInput
+	case ErrTooManyDevices:
+		return e.tooManyDevices()
+	case ErrInvalidPhoneNumber:
+		return e.ErrorID == ErrorIDInvalidPhoneNumber
 	}
 	return false
+}
+
+func (e *APIError) tooManyDevices() bool {
+	return e.ErrorID == ErrorIDTooManyDevices || (e.ErrorID == ErrorIDTooManyDevicesLegacy && e.Operation == OpOfflinePairing)
 }
 
 // signatureError wraps ErrBadSignature with the operation and a reason that names no secret.

@@ -88,6 +88,7 @@ type apiResponse struct {
 	UniqueMsgID    string
 	UserDetails    json.RawMessage // nil when absent or null
 	ActivationCode string          // never logged; callers discard it
+	DeviceID       DeviceID        // offlinepairing; zero when absent or not an exact integer
 }
 
 // flexInt accepts a JSON number or a numeric string (some PingID clients saw both).
@@ -153,6 +154,7 @@ type wireResponseBody struct {
 	UniqueMsgID    flexString      `json:"uniqueMsgId"`
 	UserDetails    json.RawMessage `json:"userDetails"`
 	ActivationCode flexString      `json:"activationCode"`
+	DeviceID       json.RawMessage `json:"deviceId"`
 }
 
 // parseResponsePayload reads a response payload, unwrapping responseBody when present
@@ -178,6 +180,10 @@ func parseResponsePayload(payload []byte) (*apiResponse, error) {
 		ErrorMsg:       string(body.ErrorMsg),
 		UniqueMsgID:    string(body.UniqueMsgID),
 		ActivationCode: string(body.ActivationCode),
+	}
+	if len(body.DeviceID) > 0 {
+		// A deviceId that is not an exact integer stays zero; the caller reports it.
+		_ = resp.DeviceID.UnmarshalJSON(body.DeviceID)
 	}
 	if ud := bytes.TrimSpace(body.UserDetails); len(ud) > 0 && !bytes.Equal(ud, []byte("null")) {
 		resp.UserDetails = append(json.RawMessage(nil), ud...)
