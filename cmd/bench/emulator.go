@@ -13,16 +13,18 @@ import (
 	"github.com/pingid-provisioner/terraform-provider-pingid/internal/emulator"
 )
 
-// pingidAPI is the PingID emulator, served in process on loopback with a fixed added latency
-// on every API call (the emulator sleeps before processing, so concurrent calls overlap the
-// way they do against the real service).
+// pingidAPI is the PingID emulator, served in process on loopback with the service limits of
+// the run: a latency on every API call (the emulator sleeps before processing, so concurrent
+// calls overlap the way they do against the real service) and optionally a rate limit and
+// a queueing threshold (emulator.Limits).
 type pingidAPI struct {
 	srv        *emulator.Server
 	httpServer *http.Server
 	properties string // pingid.properties pointing at the emulator
+	limits     emulator.Limits
 }
 
-func startPingIDAPI(dir string, latency time.Duration) (*pingidAPI, error) {
+func startPingIDAPI(dir string, limits emulator.Limits) (*pingidAPI, error) {
 	srv, err := emulator.New(emulator.Options{})
 	if err != nil {
 		return nil, fmt.Errorf("create emulator: %w", err)
@@ -35,6 +37,7 @@ func startPingIDAPI(dir string, latency time.Duration) (*pingidAPI, error) {
 		srv:        srv,
 		httpServer: &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second},
 		properties: filepath.Join(dir, "pingid.properties"),
+		limits:     limits,
 	}
 	base := "http://" + ln.Addr().String()
 	if err := os.WriteFile(api.properties, []byte(srv.PropertiesFile(base+"/pingid")), 0o600); err != nil {
@@ -46,16 +49,19 @@ func startPingIDAPI(dir string, latency time.Duration) (*pingidAPI, error) {
 			fmt.Fprintln(os.Stderr, "bench: emulator stopped:", err)
 		}
 	}()
-	api.reset(latency)
+	if err := api.reset(limits.Latency); err != nil {
+		_ = api.httpServer.Close()
+		return nil, err
+	}
 	return api, nil
 }
 
-// reset forgets every user and counter and installs the latency (Reset clears faults).
-func (p *pingidAPI) reset(latency time.Duration) {
+// reset forgets every user and counter and installs the run's limits with this latency.
+func (p *pingidAPI) reset(latency time.Duration) error {
 	p.srv.Reset()
-	if latency > 0 {
-		p.srv.SetFault("*", emulator.Fault{Latency: latency})
-	}
+	l := p.limits
+	l.Latency = latency
+	return p.srv.SetLimits(l)
 }
 
 func (p *pingidAPI) users() int { return len(p.srv.Users()) }

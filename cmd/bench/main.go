@@ -28,6 +28,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/pingid-provisioner/terraform-provider-pingid/internal/emulator"
 	"github.com/pingid-provisioner/terraform-provider-pingid/internal/testutil/slapd"
 )
 
@@ -37,6 +38,9 @@ type config struct {
 	sizes        []int
 	compareSizes []int
 	latency      time.Duration
+	rate         float64
+	burst        int
+	queueAfter   int
 	concurrency  int
 	quick        bool
 	out          string
@@ -65,6 +69,9 @@ func parseFlags(args []string) (config, error) {
 	sizes := fs.String("sizes", "1000,10000,50000", "comma-separated directory sizes N")
 	compare := fs.String("compare-sizes", "1000,2000", "group sizes for the for_each comparison, or none (at most 2000: Terraform core is quadratic in for_each instances)")
 	fs.DurationVar(&c.latency, "latency", 20*time.Millisecond, "latency the emulator adds to every PingID API call")
+	fs.Float64Var(&c.rate, "rate", 0, "the emulator answers 429 with Retry-After beyond this many PingID API calls per second (0 = no limit)")
+	fs.IntVar(&c.burst, "burst", 0, "token bucket size for -rate (0 = a tenth of a second's worth)")
+	fs.IntVar(&c.queueAfter, "queue-after", 0, "the emulator's latency grows in proportion beyond this many calls in flight (0 = never)")
 	fs.IntVar(&c.concurrency, "concurrency", 8, "provider max_concurrency (the provider's default is 8)")
 	fs.BoolVar(&c.quick, "quick", false, "CI smoke run: N = 1000 only, for_each at 1000, report to stdout unless -out is given")
 	fs.StringVar(&c.out, "out", "", "write the report to `FILE` (default BENCHMARKS.md in the repository; none with -quick)")
@@ -114,7 +121,15 @@ func parseFlags(args []string) (config, error) {
 	if c.latency < 0 || c.concurrency < 1 || c.ldapRuns < 1 {
 		return c, errors.New("-latency must be ≥ 0, -concurrency and -ldap-runs ≥ 1")
 	}
+	if err := c.limits().Validate(); err != nil {
+		return c, fmt.Errorf("-rate, -burst, -queue-after: %w", err)
+	}
 	return c, nil
+}
+
+// limits are the emulator's service limits for the run.
+func (c config) limits() emulator.Limits {
+	return emulator.Limits{Latency: c.latency, RatePerSecond: c.rate, Burst: c.burst, QueueAfter: c.queueAfter}
 }
 
 // parseSizes parses "1000,10000" into sorted, distinct positive sizes.
@@ -214,7 +229,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	rep := &report{
 		Machine: describeMachine(ctx, root, tfVersion), Command: commandLine(args),
-		Latency: cfg.latency, Concurrency: cfg.concurrency, ProviderEnv: cfg.providerEnv,
+		Latency: cfg.latency, Concurrency: cfg.concurrency, Limits: cfg.limits(), ProviderEnv: cfg.providerEnv,
 	}
 	host, compare := compareHost(cfg.sizes, cfg.compareSizes)
 	for _, n := range cfg.sizes {

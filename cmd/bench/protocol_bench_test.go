@@ -19,6 +19,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 	"github.com/hashicorp/terraform-plugin-log/tfsdklog"
 
+	"github.com/pingid-provisioner/terraform-provider-pingid/internal/emulator"
 	"github.com/pingid-provisioner/terraform-provider-pingid/internal/provider"
 	"github.com/pingid-provisioner/terraform-provider-pingid/internal/runtimeconfig"
 	"github.com/pingid-provisioner/terraform-provider-pingid/internal/testutil/slapd"
@@ -100,7 +101,7 @@ func newProtocolHarness(b *testing.B, n int) *protocolHarness {
 	if err != nil {
 		b.Fatal(err)
 	}
-	api, err := startPingIDAPI(dir, 0)
+	api, err := startPingIDAPI(dir, emulator.Limits{})
 	if err != nil {
 		b.Fatal(err)
 	}

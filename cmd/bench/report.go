@@ -4,8 +4,11 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/pingid-provisioner/terraform-provider-pingid/internal/emulator"
 )
 
 // Target limits: the scale goals BENCHMARKS.md reports against.
@@ -35,6 +38,7 @@ type report struct {
 	Command     string
 	Latency     time.Duration
 	Concurrency int
+	Limits      emulator.Limits
 	ProviderEnv []string
 	Sizes       []*sizeResult
 	Total       time.Duration
@@ -195,6 +199,25 @@ func formatCalls(calls map[string]int64) string {
 	return strings.Join(parts, ", ")
 }
 
+// describeLimits renders the emulator's rate limit and queueing threshold.
+func describeLimits(l emulator.Limits) string {
+	var parts []string
+	if l.RatePerSecond > 0 {
+		burst := "a tenth of a second's worth"
+		if l.Burst > 0 {
+			burst = strconv.Itoa(l.Burst)
+		}
+		parts = append(parts, fmt.Sprintf("token bucket of %g calls/s (burst %s) answering 429 with Retry-After", l.RatePerSecond, burst))
+	}
+	if l.QueueAfter > 0 {
+		parts = append(parts, fmt.Sprintf("latency grows in proportion beyond %d calls in flight", l.QueueAfter))
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, "; ")
+}
+
 func (r *report) write(w io.Writer) error {
 	var b strings.Builder
 	m := r.Machine
@@ -205,6 +228,9 @@ func (r *report) write(w io.Writer) error {
 	fmt.Fprintf(&b, "- %s, %s, %s\n", m.GoVersion, m.Terraform, m.Slapd)
 	fmt.Fprintf(&b, "- PingID emulator (in process, loopback) adds **%s per API call**; provider `max_concurrency = %d` (the default is 8); "+
 		"LDAP page size %d; Terraform default `-parallelism=10`; local backend.\n", r.Latency, r.Concurrency, ldapPageSize)
+	if l := r.Limits; l.RatePerSecond > 0 || l.QueueAfter > 0 {
+		fmt.Fprintf(&b, "- Emulator service limits: %s.\n", describeLimits(l))
+	}
 	if len(r.ProviderEnv) > 0 {
 		fmt.Fprintf(&b, "- **Experiment**: the provider ran with `%s` (not the default).\n", strings.Join(r.ProviderEnv, " "))
 	}

@@ -84,7 +84,7 @@ func (b *bench) runSize(ctx context.Context, n int, compareSizes []int, compareZ
 	res.GroupTime = ldapDir.groupTime[mainGroupCN]
 	logf("N=%d: slapd loaded in %s, group of %d added in %s", n, secs(res.LoadTime), n, secs(res.GroupTime))
 
-	api, err := startPingIDAPI(dir, b.cfg.latency)
+	api, err := startPingIDAPI(dir, b.cfg.limits())
 	if err != nil {
 		return nil, err
 	}
@@ -215,7 +215,9 @@ func (b *bench) compare(ctx context.Context, run func(string, string, []int, ...
 			c.ReusedMainN = true
 			continue
 		}
-		api.reset(latency)
+		if err := api.reset(latency); err != nil {
+			return c, err
+		}
 		tfDir := filepath.Join(dir, v.name+"-"+tag)
 		if err := writeConfig(tfDir, provider, v.block); err != nil {
 			return c, err

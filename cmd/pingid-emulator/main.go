@@ -3,8 +3,10 @@
 // `provider "pingid" { properties_file = … }` works against it unchanged.
 //
 //	pingid-emulator -listen 127.0.0.1:0 -properties-out pingid.properties -state tenant.json
+//	pingid-emulator -latency 100ms -rate 500 -queue-after 64   # model a real tenant's limits
 //
-// With -state, the tenant (credentials and users) survives restarts.
+// With -state, the tenant (credentials and users) survives restarts. -latency, -rate, -burst
+// and -queue-after model the service's capacity (emulator.Limits); none is on by default.
 package main
 
 import (
@@ -45,6 +47,7 @@ type config struct {
 	pidFile       string
 	allowRemote   bool
 	maxDevices    int
+	limits        emulator.Limits
 }
 
 func parseFlags(args []string, out io.Writer) (config, error) {
@@ -59,8 +62,15 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	fs.StringVar(&c.pidFile, "pid-file", "", "write the process id to `FILE` (removed on exit)")
 	fs.IntVar(&c.maxDevices, "max-allowed-devices", 0, "the organization's Maximum Allowed Devices, 1-20 (default: the value in -state, else PingID's 1)")
 	fs.BoolVar(&c.allowRemote, "allow-remote", false, "allow a non-loopback -listen address (the test hooks are unauthenticated)")
+	fs.DurationVar(&c.limits.Latency, "latency", 0, "add this latency to every API call")
+	fs.Float64Var(&c.limits.RatePerSecond, "rate", 0, "answer 429 with Retry-After beyond this many API calls per second (token bucket; 0 = no limit)")
+	fs.IntVar(&c.limits.Burst, "burst", 0, "token bucket size for -rate (0 = a tenth of a second's worth)")
+	fs.IntVar(&c.limits.QueueAfter, "queue-after", 0, "with more API calls than this in flight, latency grows in proportion (0 = never)")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
+	}
+	if err := c.limits.Validate(); err != nil {
+		return config{}, fmt.Errorf("limits: %w", err)
 	}
 	if fs.NArg() > 0 {
 		return config{}, fmt.Errorf("unexpected arguments: %v", fs.Args())
@@ -87,6 +97,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	})
 	if err != nil {
 		return fmt.Errorf("start emulator: %w", err)
+	}
+	if err := srv.SetLimits(cfg.limits); err != nil {
+		return err
 	}
 	if cfg.seedPath != "" {
 		if err := seedUsers(srv, cfg.seedPath, stdout); err != nil {

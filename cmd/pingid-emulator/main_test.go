@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
+
+	"github.com/pingid-provisioner/terraform-provider-pingid/internal/emulator"
 )
 
 // syncBuffer is an io.Writer safe to read while run writes to it.
@@ -215,6 +217,20 @@ func TestRunServesAndKeepsItsTenantAcrossRestarts(t *testing.T) {
 	}
 }
 
+func TestLimitFlags(t *testing.T) {
+	cfg, err := parseFlags([]string{"-latency", "100ms", "-rate", "500", "-burst", "25", "-queue-after", "64"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := emulator.Limits{Latency: 100 * time.Millisecond, RatePerSecond: 500, Burst: 25, QueueAfter: 64}
+	if cfg.limits != want {
+		t.Errorf("limits = %+v, want %+v", cfg.limits, want)
+	}
+	if cfg, err := parseFlags(nil, io.Discard); err != nil || cfg.limits != (emulator.Limits{}) {
+		t.Errorf("default limits = %+v, %v; want none", cfg.limits, err)
+	}
+}
+
 func TestRequireLoopback(t *testing.T) {
 	for _, tc := range []struct {
 		listen string
@@ -246,6 +262,8 @@ func TestRunRejectsBadInvocations(t *testing.T) {
 		"stray argument":      {"extra"},
 		"missing seed file":   {"-seed", filepath.Join(t.TempDir(), "none.json")},
 		"invalid seed user":   {"-seed", seed},
+		"negative latency":    {"-latency", "-1s"},
+		"negative rate":       {"-rate", "-5"},
 	} {
 		if err := run(context.Background(), args, io.Discard); err == nil {
 			t.Errorf("%s: run succeeded", name)

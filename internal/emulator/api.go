@@ -120,19 +120,31 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	// The gateway's rate limit answers before the service sees the call.
+	latency, done, retryAfter, admitted := s.admit()
+	if !admitted {
+		w.Header().Set("Retry-After", retryAfterSeconds(retryAfter))
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(http.StatusTooManyRequests)
+		_, _ = io.WriteString(w, rateLimitedBody)
+		return
+	}
+	defer done()
+
 	fault, faulted := s.takeFault(op)
 	action := faultNone
 	if faulted {
-		if fault.Latency > 0 {
-			timer := time.NewTimer(fault.Latency)
-			select {
-			case <-timer.C:
-			case <-r.Context().Done():
-				timer.Stop()
-				return // the client is gone; nobody reads an answer
-			}
-		}
+		latency += fault.Latency
 		action = fault.pick()
+	}
+	if latency > 0 {
+		timer := time.NewTimer(latency)
+		select {
+		case <-timer.C:
+		case <-r.Context().Done():
+			timer.Stop()
+			return // the client is gone; nobody reads an answer
+		}
 	}
 	switch action {
 	case faultDrop:

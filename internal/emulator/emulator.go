@@ -111,6 +111,8 @@ type Server struct {
 	faultMu sync.Mutex
 	faults  map[string]*Fault // op ("*" = all) -> active fault
 	calls   map[string]int64
+
+	limits limiter
 }
 
 // GenerateOptions returns a fresh random tenant: a UUID-shaped org alias, a 32-hex-digit token

@@ -141,9 +141,10 @@ func (s *Server) Calls() map[string]int64 {
 	return maps.Clone(s.calls)
 }
 
-// ResetCalls zeroes the call counters.
+// ResetCalls zeroes the call counters, the limits' counters included.
 func (s *Server) ResetCalls() {
 	s.faultMu.Lock()
-	defer s.faultMu.Unlock()
 	s.calls = map[string]int64{}
+	s.faultMu.Unlock()
+	s.resetLimitStats()
 }

@@ -22,6 +22,8 @@ import (
 //	GET    /_emulator/faults                active faults
 //	POST   /_emulator/faults                {"op":"adduser","rate_429":1,"retry_after_ms":0,"count":2,…}
 //	DELETE /_emulator/faults                clear faults
+//	GET    /_emulator/limits                limits in force and what they did: {"limits":{…},"stats":{…}}
+//	POST   /_emulator/limits                {"latency_ms":100,"rate_per_second":500,"burst":50,"queue_after":0}
 //	GET    /_emulator/calls                 {"adduser":3,…}
 //	DELETE /_emulator/calls                 zero the counters
 //	GET    /_emulator/properties            pingid.properties for this host (contains secrets)
@@ -74,6 +76,29 @@ func faultSpec(op string, f Fault) FaultSpec {
 		DropAfterProcessRate: f.DropAfterProcessRate,
 		BadSignatureRate:     f.BadSignatureRate,
 		Count:                f.Count,
+	}
+}
+
+// LimitsSpec is the JSON form of Limits for the HTTP hooks.
+type LimitsSpec struct {
+	LatencyMS     float64 `json:"latency_ms"`
+	RatePerSecond float64 `json:"rate_per_second"`
+	Burst         int     `json:"burst"`
+	QueueAfter    int     `json:"queue_after"`
+}
+
+// Limits converts the spec.
+func (l LimitsSpec) Limits() Limits {
+	return Limits{
+		Latency: time.Duration(l.LatencyMS * float64(time.Millisecond)), RatePerSecond: l.RatePerSecond,
+		Burst: l.Burst, QueueAfter: l.QueueAfter,
+	}
+}
+
+func limitsSpec(l Limits) LimitsSpec {
+	return LimitsSpec{
+		LatencyMS: float64(l.Latency) / float64(time.Millisecond), RatePerSecond: l.RatePerSecond,
+		Burst: l.Burst, QueueAfter: l.QueueAfter,
 	}
 }
 
@@ -141,6 +166,24 @@ func (s *Server) newHookMux() *http.ServeMux {
 	})
 	mux.HandleFunc("DELETE /_emulator/faults", func(w http.ResponseWriter, r *http.Request) {
 		s.ClearFaults()
+		w.WriteHeader(http.StatusNoContent)
+	})
+	mux.HandleFunc("GET /_emulator/limits", func(w http.ResponseWriter, r *http.Request) {
+		st := s.LimitStats()
+		writeJSON(w, http.StatusOK, map[string]any{"limits": limitsSpec(s.Limits()), "stats": map[string]any{
+			"in_flight": st.InFlight, "peak_in_flight": st.PeakInFlight, "throttled": st.Throttled, "admitted": st.Admitted,
+		}})
+	})
+	mux.HandleFunc("POST /_emulator/limits", func(w http.ResponseWriter, r *http.Request) {
+		var spec LimitsSpec
+		if err := decodeHookBody(r, &spec); err != nil {
+			writeHookError(w, http.StatusBadRequest, err)
+			return
+		}
+		if err := s.SetLimits(spec.Limits()); err != nil {
+			writeHookError(w, http.StatusBadRequest, err)
+			return
+		}
 		w.WriteHeader(http.StatusNoContent)
 	})
 	mux.HandleFunc("GET /_emulator/calls", func(w http.ResponseWriter, r *http.Request) {

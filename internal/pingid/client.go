@@ -10,10 +10,13 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
 	"github.com/go-jose/go-jose/v4"
+
+	"github.com/pingid-provisioner/terraform-provider-pingid/internal/concurrency"
 )
 
 // Config defaults.
@@ -58,7 +61,7 @@ const maxResponseBytes = 4 << 20
 type Config struct {
 	Credentials
 	HTTPClient     *http.Client     // nil -> a client with sane transport timeouts that refuses redirects
-	MaxConcurrency int              // parallel calls in flight, default 8
+	MaxConcurrency int              // cap of the adaptive limit on calls in flight, default 8
 	MaxRetries     int              // retries after the first attempt, default 5; NoRetries (-1) disables
 	RequestTimeout time.Duration    // per attempt, default 30s
 	MinBackoff     time.Duration    // default 500ms
@@ -73,7 +76,7 @@ type Client struct {
 	endpointBase   string // idp_url without a trailing slash
 	signer         jose.Signer
 	httpClient     *http.Client
-	slots          chan struct{} // semaphore shared by every call
+	limiter        *concurrency.Controller // adaptive limit shared by every call
 	maxRetries     int
 	requestTimeout time.Duration
 	minBackoff     time.Duration
@@ -84,6 +87,10 @@ type Client struct {
 
 	callsMu sync.Mutex
 	calls   map[string]int64
+
+	retries     atomic.Int64
+	throttled   atomic.Int64 // 429 answers
+	unavailable atomic.Int64 // 503 answers
 }
 
 // NewClient validates the credentials and builds a client.
@@ -114,11 +121,11 @@ func NewClient(cfg Config) (*Client, error) {
 		sleep:          sleepContext,
 		calls:          map[string]int64{},
 	}
-	concurrency := cfg.MaxConcurrency
-	if concurrency <= 0 {
-		concurrency = DefaultMaxConcurrency
+	maxConcurrency := cfg.MaxConcurrency
+	if maxConcurrency <= 0 {
+		maxConcurrency = DefaultMaxConcurrency
 	}
-	c.slots = make(chan struct{}, concurrency)
+	c.limiter = concurrency.New(concurrency.Options{Max: maxConcurrency})
 	switch {
 	case c.maxRetries == 0:
 		c.maxRetries = DefaultMaxRetries
@@ -141,7 +148,7 @@ func NewClient(cfg Config) (*Client, error) {
 		c.now = time.Now
 	}
 	if c.httpClient == nil {
-		c.httpClient = defaultHTTPClient(concurrency)
+		c.httpClient = defaultHTTPClient(maxConcurrency)
 	}
 	return c, nil
 }
@@ -179,6 +186,40 @@ func (c *Client) Calls() map[string]int64 {
 	}
 	return out
 }
+
+// Stats is a snapshot of the client's traffic since it was created, for progress reports.
+type Stats struct {
+	Attempts       int64 // requests sent, retries included
+	Retries        int64
+	Throttled      int64 // 429 answers
+	Unavailable    int64 // 503 answers
+	Concurrency    int   // the adaptive limit now
+	MaxConcurrency int   // its cap (max_concurrency)
+	PeakLimit      int   // the highest limit reached
+}
+
+// Stats returns the client's counters and the current concurrency limit.
+func (c *Client) Stats() Stats {
+	var attempts int64
+	c.callsMu.Lock()
+	for _, n := range c.calls {
+		attempts += n
+	}
+	c.callsMu.Unlock()
+	ls := c.limiter.Stats()
+	return Stats{
+		Attempts: attempts, Retries: c.retries.Load(), Throttled: c.throttled.Load(), Unavailable: c.unavailable.Load(),
+		Concurrency: ls.Limit, MaxConcurrency: ls.Max, PeakLimit: ls.Peak,
+	}
+}
+
+// Concurrency is the number of calls the client lets into flight now (the adaptive limit,
+// at most MaxConcurrency). Fan-outs size their worker pools from MaxConcurrency and let the
+// client's limit decide how many of them call at once.
+func (c *Client) Concurrency() int { return c.limiter.Limit() }
+
+// MaxConcurrency is the cap of the adaptive limit.
+func (c *Client) MaxConcurrency() int { return c.limiter.Max() }
 
 func (c *Client) countAttempt(op string) {
 	c.callsMu.Lock()

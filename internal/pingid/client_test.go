@@ -18,9 +18,9 @@ func TestNewClientDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cap(c.slots) != DefaultMaxConcurrency || c.maxRetries != DefaultMaxRetries || c.requestTimeout != DefaultRequestTimeout ||
+	if c.MaxConcurrency() != DefaultMaxConcurrency || c.maxRetries != DefaultMaxRetries || c.requestTimeout != DefaultRequestTimeout ||
 		c.minBackoff != DefaultMinBackoff || c.maxBackoff != DefaultMaxBackoff || c.httpClient == nil || c.now == nil {
-		t.Errorf("defaults not applied: %v slots=%d retries=%d timeout=%v backoff=%v..%v", c, cap(c.slots), c.maxRetries, c.requestTimeout, c.minBackoff, c.maxBackoff)
+		t.Errorf("defaults not applied: %v max concurrency=%d retries=%d timeout=%v backoff=%v..%v", c, c.MaxConcurrency(), c.maxRetries, c.requestTimeout, c.minBackoff, c.maxBackoff)
 	}
 	c = f.client(func(cfg *Config) { cfg.MaxRetries = NoRetries })
 	if c.maxRetries != 0 {

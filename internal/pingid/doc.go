@@ -8,7 +8,9 @@
 // device of the user) cannot be built.
 //
 // Every request is a compact JWS signed HS256 with the decoded use_base64_key; every
-// response must verify with the same key before it is believed. Calls are bounded in
-// concurrency, retried with backoff on 429/5xx/network errors, and an adduser whose outcome
-// is unknown is never resent before the user has been looked up.
+// response must verify with the same key before it is believed. Every attempt holds a slot
+// of the client's adaptive concurrency limit (internal/concurrency: one per client, so per
+// provider configuration, shared by reads and writes), calls are retried with backoff on
+// 429/5xx/network errors, and an adduser whose outcome is unknown is never resent before
+// the user has been looked up.
 package pingid

@@ -16,6 +16,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/hashicorp/terraform-plugin-log/tflog"
+
+	"github.com/pingid-provisioner/terraform-provider-pingid/internal/concurrency"
 )
 
 // maxMessageBytes bounds the server message kept in an APIError.
@@ -41,6 +43,8 @@ type attemptResult struct {
 	unknown       bool // the request may have been processed
 	retryAfter    time.Duration
 	hasRetryAfter bool
+	status        int  // HTTP status, 0 when no response arrived
+	timedOut      bool // the attempt ran out of its request timeout
 }
 
 // call sends one operation with bounded retries. Each attempt takes a concurrency slot only
@@ -80,6 +84,7 @@ func (c *Client) call(ctx context.Context, op, username string, body any, opts c
 			return res, out.err
 		}
 
+		c.retries.Add(1)
 		wait := c.backoff(attempt, out.retryAfter, out.hasRetryAfter)
 		tflog.Debug(ctx, "PingID API call will be retried", map[string]any{
 			"operation": op,
@@ -94,14 +99,34 @@ func (c *Client) call(ctx context.Context, op, username string, body any, opts c
 	}
 }
 
-// attempt sends one signed request and classifies the answer.
+// attempt sends one signed request while holding a slot of the adaptive concurrency limit,
+// and tells the limit how the server coped.
 func (c *Client) attempt(ctx context.Context, op, username string, body json.RawMessage, attempt int) attemptResult {
-	select {
-	case c.slots <- struct{}{}:
-	case <-ctx.Done():
-		return attemptResult{err: fmt.Errorf("pingid %s %q: waiting for a concurrency slot: %w", op, username, ctx.Err())}
+	slot, err := c.limiter.Acquire(ctx)
+	if err != nil {
+		return attemptResult{err: fmt.Errorf("pingid %s %q: %w", op, username, err)}
 	}
-	defer func() { <-c.slots }()
+	out := c.send(ctx, op, username, body, attempt)
+	outcome := concurrency.Succeeded
+	switch {
+	case out.status == http.StatusTooManyRequests:
+		c.throttled.Add(1)
+		outcome = concurrency.Overloaded
+	case out.status == http.StatusServiceUnavailable:
+		c.unavailable.Add(1)
+		outcome = concurrency.Overloaded
+	case out.status == http.StatusGatewayTimeout, out.timedOut && ctx.Err() == nil:
+		// A call that ran out of time is the strongest sign of a server past its capacity.
+		outcome = concurrency.Overloaded
+	case out.status == 0:
+		outcome = concurrency.Failed // no answer, no latency to learn from
+	}
+	slot.Release(outcome, min(out.retryAfter, c.maxBackoff))
+	return out
+}
+
+// send signs and sends one request and classifies the answer.
+func (c *Client) send(ctx context.Context, op, username string, body json.RawMessage, attempt int) attemptResult {
 
 	// A fresh timestamp per attempt: a retry is a new request.
 	payload, err := buildRequestPayload(c.creds, c.now(), body)
@@ -145,18 +170,20 @@ func (c *Client) attempt(ctx context.Context, op, username string, body json.Raw
 			return attemptResult{err: fmt.Errorf("pingid %s %q: TLS certificate not trusted: %w", op, username, err)}
 		}
 		// The request may have reached the server before the connection failed.
-		return attemptResult{err: fmt.Errorf("pingid %s %q: %w", op, username, err), retryable: true, unknown: true}
+		return attemptResult{err: fmt.Errorf("pingid %s %q: %w", op, username, err), retryable: true, unknown: true,
+			timedOut: errors.Is(attemptCtx.Err(), context.DeadlineExceeded)}
 	}
 	data, err := io.ReadAll(io.LimitReader(httpResp.Body, maxResponseBytes+1))
 	httpResp.Body.Close()
 	status := httpResp.StatusCode
 	if err != nil {
 		logAttempt(status, 0)
-		return attemptResult{err: fmt.Errorf("pingid %s %q: reading response (HTTP %d): %w", op, username, status, err), retryable: true, unknown: true}
+		return attemptResult{err: fmt.Errorf("pingid %s %q: reading response (HTTP %d): %w", op, username, status, err), retryable: true, unknown: true,
+			status: status, timedOut: errors.Is(attemptCtx.Err(), context.DeadlineExceeded)}
 	}
 	if len(data) > maxResponseBytes {
 		logAttempt(status, 0)
-		return attemptResult{err: fmt.Errorf("pingid %s %q: response larger than %d bytes (HTTP %d)", op, username, maxResponseBytes, status)}
+		return attemptResult{err: fmt.Errorf("pingid %s %q: response larger than %d bytes (HTTP %d)", op, username, maxResponseBytes, status), status: status}
 	}
 
 	resp, decodeErr := decodeResponse(op, username, status, data, c.key)
@@ -171,7 +198,7 @@ func (c *Client) attempt(ctx context.Context, op, username string, body json.Raw
 		logAttempt(status, 0)
 	}
 
-	out := attemptResult{resp: resp, err: decodeErr}
+	out := attemptResult{resp: resp, err: decodeErr, status: status}
 	if status == http.StatusTooManyRequests || status >= 500 {
 		if out.err == nil {
 			// A 5xx never counts as success, whatever the body says.

@@ -522,3 +522,24 @@ func TestAttemptsAreLoggedWithoutSecrets(t *testing.T) {
 		t.Errorf("the retry was not logged: %s", raw)
 	}
 }
+
+func TestThrottlingCutsTheSharedLimitAndIsCounted(t *testing.T) {
+	f := newFakePingID(t)
+	f.seed("jdoe", fakeUser{Role: RoleRegular, Status: StatusActive})
+	f.addFaults(OpGetUserDetails, fault{status: http.StatusTooManyRequests, retryAfter: "1"}, fault{status: http.StatusServiceUnavailable})
+	c := f.client(func(cfg *Config) { cfg.MaxConcurrency = 16 })
+	if got := c.Concurrency(); got != 8 {
+		t.Fatalf("starting concurrency = %d, want 8 (the safe start below the cap of 16)", got)
+	}
+	if _, err := c.GetUser(context.Background(), "jdoe"); err != nil {
+		t.Fatal(err)
+	}
+	st := c.Stats()
+	if st.Attempts != 3 || st.Retries != 2 || st.Throttled != 1 || st.Unavailable != 1 || st.MaxConcurrency != 16 {
+		t.Errorf("stats = %+v, want 3 attempts, 2 retries, one 429, one 503, cap 16", st)
+	}
+	// The 503 came from the retry, sent after the 429 had cut the limit: both count.
+	if st.Concurrency != 4 {
+		t.Errorf("concurrency after a 429 and a 503 = %d, want 4 (8 cut twice by a quarter)", st.Concurrency)
+	}
+}
