@@ -90,6 +90,13 @@ func TestDirsrvSearch(t *testing.T) {
 		}
 	}
 
+	t.Run("schema", func(t *testing.T) {
+		schema, err := batches.ReadSchema(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkFixtureSchema(t, schema)
+	})
 	t.Run("LookupUsers", func(t *testing.T) {
 		got, err := batches.LookupUsers(ctx, s.Suffix, "", []string{"BOB", "gina", "frank", "nobody"}, []string{"mail"}, "")
 		if err != nil {

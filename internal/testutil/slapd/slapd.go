@@ -73,6 +73,9 @@ type Options struct {
 	ServicePageLimit int
 	// AnonymousRead lets anonymous clients read entries (passwords excepted).
 	AnonymousRead bool
+	// HideSchema denies everyone but the rootdn the subschema entry
+	// (cn=Subschema), as some hardened directories do.
+	HideSchema bool
 	// BulkLDIF files are slapadd-ed after the base entries, before the server
 	// starts. Fast, but overlays do not run: load groups online with Apply.
 	BulkLDIF []string
@@ -218,6 +221,7 @@ func Start(ctx context.Context, dir string, opts Options) (*Server, error) {
 		ServiceDN:        srv.ServiceDN,
 		ServicePageLimit: opts.ServicePageLimit,
 		AnonymousRead:    opts.AnonymousRead,
+		HideSchema:       opts.HideSchema,
 		TLS:              tlsFiles,
 	})
 	if err := os.WriteFile(confPath, []byte(conf), 0o600); err != nil {
@@ -444,6 +448,7 @@ type ConfigParams struct {
 	ServiceDN        string
 	ServicePageLimit int // size.pr of ServiceDN; 0 = no limits clause
 	AnonymousRead    bool
+	HideSchema       bool
 	TLS              *TLSFiles // nil = no TLS
 }
 
@@ -480,6 +485,11 @@ moduleload ppolicy
 	if p.TLS != nil {
 		fmt.Fprintf(&b, "TLSCACertificateFile %s\nTLSCertificateFile %s\nTLSCertificateKeyFile %s\n",
 			p.TLS.CACert, p.TLS.Cert, p.TLS.Key)
+	}
+	if p.HideSchema {
+		// Frontend rules: they govern the root DSE and cn=Subschema (the database's own
+		// "access to *" comes first for its entries).
+		b.WriteString("access to dn.base=\"cn=Subschema\" by * none\naccess to * by * read\n")
 	}
 	fmt.Fprintf(&b, `# AD-like: unpaged searches capped, pages of at most size.pr entries
 sizelimit size.soft=%d size.hard=%d size.pr=%d size.prtotal=%s
