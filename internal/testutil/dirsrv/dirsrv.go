@@ -299,8 +299,9 @@ func currentUser() string {
 
 func (s *Server) launch(ctx context.Context, bin string, port int) error {
 	conf := filepath.Join(s.Dir, "config")
-	// -d 0 keeps ns-slapd in the foreground, so the process is ours to stop.
-	cmd := exec.Command(bin, "-D", conf, "-i", filepath.Join(s.Dir, "run", "slapd.pid"), "-d", "0")
+	// -d 0 keeps ns-slapd in the foreground, so the process is ours to stop. ctx bounds the
+	// start-up only: the server outlives it until Stop.
+	cmd := exec.CommandContext(context.WithoutCancel(ctx), bin, "-D", conf, "-i", filepath.Join(s.Dir, "run", "slapd.pid"), "-d", "0")
 	log := &slapd.LogBuffer{}
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {
@@ -490,7 +491,7 @@ func (s *Server) kill() error {
 func (s *Server) PID() int { return s.cmd.Process.Pid }
 
 func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	l, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, fmt.Errorf("find a free port: %w", err)
 	}
