@@ -1,6 +1,7 @@
 package datastore
 
 import (
+	"context"
 	"crypto/x509"
 	"encoding/pem"
 	"fmt"
@@ -47,9 +48,16 @@ type Config struct {
 	// AllowInsecureBind permits sending BindPassword over an unencrypted
 	// connection (ldap:// without StartTLS).
 	AllowInsecureBind bool
-	CACertificate     string        // PEM; system roots when empty
-	PageSize          int           // entries per page of the paged results control; default 1000
-	Timeout           time.Duration // dial, TLS, bind and each LDAP operation; default 30s
+	CACertificate     string // PEM; system roots when empty
+	// PageSize is the entries per page of the paged results control; default 1000.
+	// A directory that refuses it gets smaller pages (see withPageSizeFallback).
+	PageSize int
+	// PageSizes remembers the page size the directory accepted across Opens;
+	// nil: each Directory learns it anew.
+	PageSizes *PageSizeMemory
+	// Log, when set, receives notes for the operator (the page size that worked).
+	Log     func(ctx context.Context, msg string, fields map[string]any)
+	Timeout time.Duration // dial, TLS, bind and each LDAP operation; default 30s
 }
 
 // ConfigError is an invalid Config or Query setting. Field uses the provider's

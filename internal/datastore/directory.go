@@ -21,6 +21,8 @@ type Directory struct {
 	adCheck sync.Once // see requireActiveDirectory
 	adErr   error
 
+	pages *PageSizeMemory // the page size in use (Config.PageSizes or the Directory's own)
+
 	memberOfMin int // tests: overrides memberOfMinMembers when > 0
 }
 
@@ -73,7 +75,12 @@ func Open(ctx context.Context, cfg Config) (*Directory, error) {
 		_ = conn.Close()
 		return nil, &Error{Op: OpBind, Target: cfg.URL, Err: ctx.Err()}
 	}
-	return &Directory{conn: conn, cfg: cfg}, nil
+	pages := cfg.PageSizes
+	if pages == nil {
+		pages = &PageSizeMemory{}
+	}
+	pages.size.CompareAndSwap(0, int64(cfg.PageSize))
+	return &Directory{conn: conn, cfg: cfg, pages: pages}, nil
 }
 
 // endpoint is where and how Open connects.
@@ -164,14 +171,25 @@ func (d *Directory) withContext(ctx context.Context, op func() error) error {
 // searchPaged runs a paged search and hands every entry to fn. Any
 // non-success result, and any continuation reference that is not ignorable,
 // fails the whole search: the caller never sees a truncated result as success.
+// A first page refused for its size is a *pageSizeRefusal, which
+// withPageSizeFallback answers with smaller pages.
 func (d *Directory) searchPaged(ctx context.Context, base string, scope int, filter string, attrs []string, fn func(*ldap.Entry) error) error {
-	paging := ldap.NewControlPaging(uint32(d.cfg.PageSize))
+	size := d.pageSize(ctx)
+	paging := ldap.NewControlPaging(uint32(size))
 	req := ldap.NewSearchRequest(base, scope, ldap.NeverDerefAliases, 0, d.timeLimit(), false,
 		filter, attrs, []ldap.Control{paging})
-	for {
+	for first := true; ; first = false {
 		res, err := d.search(ctx, req)
 		if err != nil {
-			return newError(OpSearch, base, fmt.Errorf("filter %s: %w", abbreviate(filter), err))
+			e := newError(OpSearch, base, fmt.Errorf("filter %s: %w", abbreviate(filter), err))
+			if first && isPageSizeRefusal(err) && ctx.Err() == nil {
+				returned := 0
+				if res != nil && ldap.IsErrorWithCode(err, ldap.LDAPResultSizeLimitExceeded) {
+					returned = len(res.Entries)
+				}
+				return &pageSizeRefusal{size: size, returned: returned, err: e}
+			}
+			return e
 		}
 		if refs := d.relevantReferrals(res.Referrals); len(refs) > 0 {
 			return &Error{Op: OpSearch, Target: base, Err: fmt.Errorf("%w: part of the scope is on another server: %s",

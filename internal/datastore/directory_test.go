@@ -513,12 +513,19 @@ func TestSearchLimitsFailTheRead(t *testing.T) {
 	if err != nil || len(got) != n {
 		t.Fatalf("paged below the limit: %d entries, %v; want %d", len(got), err, n)
 	}
-	// ...a page larger than size.pr is refused by the server: an error.
+	// ...a page larger than size.pr is refused by the server: the read starts again with
+	// smaller pages and is complete (TestPageSizeFallback has the details)...
 	cfg.PageSize = 500
 	got, err = openT(t, cfg).Search(ctx, q)
+	if err != nil || len(got) != n {
+		t.Fatalf("page above size.pr: %d entries, %v; want all %d after the fallback", len(got), err, n)
+	}
+	// ...unless even the floor is above size.pr: an error, never a shorter list.
+	s1 := slapd.StartT(t, slapd.Options{BulkLDIF: []string{users}, SizeLimit: PageSizeFloor - 1})
+	got, err = openT(t, readerConfig(s1)).Search(ctx, q)
 	var le *Error
-	if !errors.As(err, &le) || le.Code != ldap.LDAPResultAdminLimitExceeded || len(got) != 0 {
-		t.Fatalf("page above size.pr: %d entries, err = %v; want admin limit exceeded (11)", len(got), err)
+	if !errors.As(err, &le) || le.Code != ldap.LDAPResultAdminLimitExceeded || !errors.Is(err, ErrPageSizeRefused) || len(got) != 0 {
+		t.Fatalf("size.pr below the floor: %d entries, err = %v; want admin limit exceeded (11)", len(got), err)
 	}
 
 	// size.prtotal = 15: the server stops after 15 entries across pages.

@@ -11,6 +11,20 @@
 // results control (Config.PageSize); a server that ignores the control must
 // still end the search with success for the result to count.
 //
+// # Page size limits
+//
+// A directory may refuse the page size for the bind account: OpenLDAP's
+// size.pr answers adminLimitExceeded ("illegal pagedResults page size"), 389
+// DS's nsslapd-pagedsizelimit / nsPagedSizeLimit ends a page of the limit or
+// more with sizeLimitExceeded. When the first page of a search is refused
+// that way, the whole read (Search, LookupUsers) starts again from scratch
+// with smaller pages, down to PageSizeFloor; the size that worked is logged
+// (Config.Log) and kept (Config.PageSizes) for the rest of the run. Only a
+// refused floor fails the read, with ErrPageSizeRefused naming
+// datastore.page_size. A limit hit on a later page is a total limit, not the
+// page size: the read fails. Active Directory returns at most MaxPageSize
+// entries per page without complaint, which paging handles as it is.
+//
 // Continuation references are errors, with one exception: with
 // directory_type "active_directory", the references Active Directory returns
 // for its configuration and DNS application partitions (CN=Configuration,

@@ -50,6 +50,10 @@ func (d *Directory) resolveByMemberOf(ctx context.Context, p *plan, groups []*gr
 			delete(pending.wanted, key)
 			return fn(e, dn, key)
 		})
+		var refused *pageSizeRefusal
+		if errors.As(err, &refused) {
+			return nil, err // the page size, not this search: the whole read starts again with smaller pages
+		}
 		if isServerLimit(err) {
 			// A directory may cap a search's total (OpenLDAP size.prtotal) where the page-sized
 			// batches each stay below it: what was found stands, the batches do the rest.

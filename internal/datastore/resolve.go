@@ -24,8 +24,8 @@ const (
 // batchSize keeps every batch search within one page. Batch searches share the connection,
 // and a directory keeps one paged-search state per connection (OpenLDAP answers "paged
 // results cookie is invalid" when two paged searches interleave), so none may need a second page.
-func (d *Directory) batchSize(limit int) int {
-	return max(1, min(limit, d.cfg.PageSize))
+func (d *Directory) batchSize(ctx context.Context, limit int) int {
+	return max(1, min(limit, d.pageSize(ctx)))
 }
 
 // dnRef is a DN as written (raw), parsed, and its normalized key.
@@ -42,7 +42,7 @@ type dnRef struct {
 // server may match RDN values loosely) are ignored. A missing parent means the
 // members do not exist (dangling references).
 func (d *Directory) resolveDNs(ctx context.Context, refs []dnRef, selector string, attrs []string, fn resolvedFunc) error {
-	return searchBatches(d.dnBatches(refs),
+	return searchBatches(d.dnBatches(ctx, refs),
 		func(b dnBatch) ([]resolvedEntry, error) {
 			return d.resolveBatch(ctx, b.parent, b.refs, selector, attrs)
 		},
@@ -64,7 +64,7 @@ type dnBatch struct {
 
 // dnBatches groups refs by parent and cuts each group into batches; parents are
 // sorted so the searches, and any error, do not depend on map order.
-func (d *Directory) dnBatches(refs []dnRef) []dnBatch {
+func (d *Directory) dnBatches(ctx context.Context, refs []dnRef) []dnBatch {
 	byParent := map[string]*dnBatch{}
 	var parents []string
 	for _, r := range refs {
@@ -79,7 +79,7 @@ func (d *Directory) dnBatches(refs []dnRef) []dnBatch {
 		b.refs = append(b.refs, r)
 	}
 	sort.Strings(parents)
-	size := d.batchSize(dnBatchSize)
+	size := d.batchSize(ctx, dnBatchSize)
 	var batches []dnBatch
 	for _, key := range parents {
 		b := byParent[key]
@@ -180,7 +180,7 @@ func detach(e *ldap.Entry) *ldap.Entry {
 func (d *Directory) resolveUsernames(ctx context.Context, base, usernameAttr string, names []string, selector string, attrs []string, fn func(*ldap.Entry) error) error {
 	sort.Strings(names)
 	var batches [][]string
-	size := d.batchSize(usernameBatchSize)
+	size := d.batchSize(ctx, usernameBatchSize)
 	for start := 0; start < len(names); start += size {
 		batches = append(batches, names[start:min(start+size, len(names))])
 	}

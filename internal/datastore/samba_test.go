@@ -164,6 +164,22 @@ func TestSambaActiveDirectory(t *testing.T) {
 		}
 	})
 
+	// Active Directory publishes its schema at CN=Aggregate,CN=Schema,CN=Configuration,<forest>.
+	t.Run("schema", func(t *testing.T) {
+		d := openT(t, adConfig())
+		schema, err := d.ReadSchema(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range []string{"sAMAccountName", "userPrincipalName", "mail", "givenName", "objectGUID", "userAccountControl", "employeeID"} {
+			if !schema.Defines(name) {
+				t.Errorf("Active Directory schema lacks %q", name)
+			}
+		}
+		if got := schema.Suggest("sAMAcountName"); got != "sAMAccountName" {
+			t.Errorf(`Suggest("sAMAcountName") = %q`, got)
+		}
+	})
 	t.Run("StartTLS and plain binds", func(t *testing.T) {
 		cfg := adConfig()
 		cfg.URL, cfg.StartTLS = dc.URL, true

@@ -10,8 +10,13 @@ import (
 )
 
 // Search returns every user in scope, sorted by lower-cased username. Any
-// failure is an error; a partial list is never returned.
+// failure is an error; a partial list is never returned. A directory that
+// refuses the page size is read again from scratch with smaller pages.
 func (d *Directory) Search(ctx context.Context, q Query) ([]Entry, error) {
+	return withPageSizeFallback(ctx, d, func(ctx context.Context) ([]Entry, error) { return d.search1(ctx, q) })
+}
+
+func (d *Directory) search1(ctx context.Context, q Query) ([]Entry, error) {
 	p, err := d.prepare(q)
 	if err != nil {
 		return nil, err
@@ -41,6 +46,12 @@ func (d *Directory) Search(ctx context.Context, q Query) ([]Entry, error) {
 // by strings.ToLower(username); groups are never returned. usernameAttr
 // defaults per directory type; disabledFilter works as in Query.
 func (d *Directory) LookupUsers(ctx context.Context, baseDN, usernameAttr string, usernames []string, attrs []string, disabledFilter string) (map[string]Entry, error) {
+	return withPageSizeFallback(ctx, d, func(ctx context.Context) (map[string]Entry, error) {
+		return d.lookupUsers(ctx, baseDN, usernameAttr, usernames, attrs, disabledFilter)
+	})
+}
+
+func (d *Directory) lookupUsers(ctx context.Context, baseDN, usernameAttr string, usernames []string, attrs []string, disabledFilter string) (map[string]Entry, error) {
 	q := Query{BaseDN: baseDN, Filter: "(objectClass=*)", UsernameAttribute: usernameAttr, Attributes: attrs, DisabledFilter: disabledFilter}
 	p, err := d.prepare(q)
 	if err != nil {

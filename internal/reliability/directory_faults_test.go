@@ -127,11 +127,13 @@ func TestDirectoryFaults(t *testing.T) {
 				},
 				fails: `(?s)Unable to read the source location.*certificate signed by unknown authority`},
 		}, recover: func(*testing.T, *dirWorld) {}},
-		{name: "size limit: page larger than the server allows", slapd: slapd.Options{SizeLimit: 10},
+		// Pages above size.pr are retried smaller down to datastore.PageSizeFloor (10); a
+		// server that allows fewer still fails the read, naming the setting.
+		{name: "size limit: page larger than the server allows", slapd: slapd.Options{SizeLimit: 5},
 			datasto: func(w *dirWorld) map[string]any { return with(plainDatastore(w), "page_size", 5) },
 			faults: []faultStep{{
 				datastore: func(w *dirWorld) map[string]any { return with(plainDatastore(w), "page_size", 500) },
-				fails:     `(?s)Unable to read the source location.*ldap search.*Admin Limit Exceeded`,
+				fails:     `(?s)Unable to read the source location.*ldap search.*pages of 500 down to 10.*Admin Limit Exceeded.*datastore\.page_size`,
 			}}, recover: func(*testing.T, *dirWorld) {}},
 		{name: "size limit: the filter's result outgrows the paged total", slapd: slapd.Options{SizeLimit: 10, PagedTotalLimit: 15},
 			datasto: func(w *dirWorld) map[string]any { return with(plainDatastore(w), "page_size", 5) },

@@ -16,15 +16,21 @@ import (
 // (add/replace/delete sections), delete and modrdn/moddn are supported.
 // It stops at the first failing record.
 func (s *Server) Apply(ctx context.Context, ldif string) error {
-	changes, err := parseLDIF(ldif)
-	if err != nil {
-		return err
-	}
 	conn, err := s.Conn(ctx)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
+	return ApplyLDIF(ctx, conn, ldif)
+}
+
+// ApplyLDIF runs LDIF change records on conn (see Server.Apply); other
+// directory harnesses (389 DS) share it. Cancelling ctx closes conn.
+func ApplyLDIF(ctx context.Context, conn *ldap.Conn, ldif string) error {
+	changes, err := parseLDIF(ldif)
+	if err != nil {
+		return err
+	}
 	stop := context.AfterFunc(ctx, func() { _ = conn.Close() })
 	defer stop()
 	for _, c := range changes {

@@ -34,7 +34,9 @@ const (
 	DefaultSuffix         = "dc=example,dc=com"
 	DefaultAdminPassword  = "admin123"
 	DefaultReaderPassword = "reader123"
-	DefaultSizeLimit      = 1000
+	// DefaultServicePassword is the password of cn=svc-pingid,<suffix>.
+	DefaultServicePassword = "svc-pingid123"
+	DefaultSizeLimit       = 1000
 
 	// RequireEnv makes StartT fail instead of skip when slapd is missing (CI sets it to 1).
 	RequireEnv = "PINGID_REQUIRE_SLAPD"
@@ -64,8 +66,16 @@ type Options struct {
 	// PagedTotalLimit caps the entries of one paged search (size.prtotal);
 	// 0 means unlimited.
 	PagedTotalLimit int
+	// ServicePageLimit is the largest page the service account cn=svc-pingid
+	// may ask for (an OpenLDAP "limits" clause with size.pr for that DN): a
+	// larger page fails with adminLimitExceeded (11) "illegal pagedResults
+	// page size". 0: the account has no limits clause of its own.
+	ServicePageLimit int
 	// AnonymousRead lets anonymous clients read entries (passwords excepted).
 	AnonymousRead bool
+	// HideSchema denies everyone but the rootdn the subschema entry
+	// (cn=Subschema), as some hardened directories do.
+	HideSchema bool
 	// BulkLDIF files are slapadd-ed after the base entries, before the server
 	// starts. Fast, but overlays do not run: load groups online with Apply.
 	BulkLDIF []string
@@ -83,7 +93,12 @@ type Server struct {
 	AdminPassword  string
 	ReaderDN       string // ordinary bind account: subject to limits
 	ReaderPassword string
-	Dir            string
+	// ServiceDN is cn=svc-pingid,<suffix>, the provisioning service account as
+	// production would configure it: not the rootdn, with its own limits
+	// (Options.ServicePageLimit).
+	ServiceDN       string
+	ServicePassword string
+	Dir             string
 
 	CACertPEM  []byte // CA that issued the server certificate (TLS only)
 	ServerName string // CN of the server certificate (TLS only)
@@ -173,12 +188,14 @@ func Start(ctx context.Context, dir string, opts Options) (*Server, error) {
 	}
 
 	srv := &Server{
-		Suffix:         opts.Suffix,
-		AdminDN:        "cn=admin," + opts.Suffix,
-		AdminPassword:  opts.AdminPassword,
-		ReaderDN:       "cn=reader," + opts.Suffix,
-		ReaderPassword: opts.ReaderPassword,
-		Dir:            dir,
+		Suffix:          opts.Suffix,
+		AdminDN:         "cn=admin," + opts.Suffix,
+		AdminPassword:   opts.AdminPassword,
+		ReaderDN:        "cn=reader," + opts.Suffix,
+		ReaderPassword:  opts.ReaderPassword,
+		ServiceDN:       "cn=svc-pingid," + opts.Suffix,
+		ServicePassword: DefaultServicePassword,
+		Dir:             dir,
 	}
 	var tlsFiles *TLSFiles
 	if opts.TLS {
@@ -201,7 +218,10 @@ func Start(ctx context.Context, dir string, opts Options) (*Server, error) {
 		RootPasswordSSHA: ssha(opts.AdminPassword),
 		SizeLimit:        opts.SizeLimit,
 		PagedTotalLimit:  opts.PagedTotalLimit,
+		ServiceDN:        srv.ServiceDN,
+		ServicePageLimit: opts.ServicePageLimit,
 		AnonymousRead:    opts.AnonymousRead,
+		HideSchema:       opts.HideSchema,
 		TLS:              tlsFiles,
 	})
 	if err := os.WriteFile(confPath, []byte(conf), 0o600); err != nil {
@@ -227,6 +247,11 @@ func Start(ctx context.Context, dir string, opts Options) (*Server, error) {
 				break
 			}
 			continue
+		}
+		// Online, not in base.ldif, which scripts/start-slapd.sh writes the same way.
+		if err := srv.Apply(ctx, ServiceAccountLDIF(srv.ServiceDN, srv.ServicePassword)); err != nil {
+			_ = srv.Stop()
+			return nil, fmt.Errorf("add the service account: %w", err)
 		}
 		return srv, nil
 	}
@@ -420,7 +445,10 @@ type ConfigParams struct {
 	RootPasswordSSHA string
 	SizeLimit        int
 	PagedTotalLimit  int // 0 = unlimited
+	ServiceDN        string
+	ServicePageLimit int // size.pr of ServiceDN; 0 = no limits clause
 	AnonymousRead    bool
+	HideSchema       bool
 	TLS              *TLSFiles // nil = no TLS
 }
 
@@ -458,6 +486,11 @@ moduleload ppolicy
 		fmt.Fprintf(&b, "TLSCACertificateFile %s\nTLSCertificateFile %s\nTLSCertificateKeyFile %s\n",
 			p.TLS.CACert, p.TLS.Cert, p.TLS.Key)
 	}
+	if p.HideSchema {
+		// Frontend rules: they govern the root DSE and cn=Subschema (the database's own
+		// "access to *" comes first for its entries).
+		b.WriteString("access to dn.base=\"cn=Subschema\" by * none\naccess to * by * read\n")
+	}
 	fmt.Fprintf(&b, `# AD-like: unpaged searches capped, pages of at most size.pr entries
 sizelimit size.soft=%d size.hard=%d size.pr=%d size.prtotal=%s
 database mdb
@@ -466,7 +499,7 @@ dbnosync
 suffix "%s"
 rootdn "cn=admin,%s"
 rootpw %s
-directory %s/data
+%sdirectory %s/data
 index objectClass eq
 index uid,cn,mail eq,sub
 index member,memberOf,uniqueMember,memberUid eq
@@ -483,8 +516,24 @@ refint_attributes member uniqueMember
 overlay ppolicy
 ppolicy_default "cn=default,ou=policies,%s"
 ppolicy_use_lockout
-`, p.SizeLimit, p.SizeLimit, p.SizeLimit, prTotal, p.Suffix, p.Suffix, p.RootPasswordSSHA, p.Dir, anonymous, p.Suffix)
+`, p.SizeLimit, p.SizeLimit, p.SizeLimit, prTotal, p.Suffix, p.Suffix, p.RootPasswordSSHA, serviceLimits(p), p.Dir, anonymous, p.Suffix)
 	return b.String()
+}
+
+// serviceLimits is the limits clause of the service account, or "".
+func serviceLimits(p ConfigParams) string {
+	if p.ServicePageLimit <= 0 || p.ServiceDN == "" {
+		return ""
+	}
+	return fmt.Sprintf("# the service account may page by at most %[2]d entries\nlimits dn.exact=\"%[1]s\" size.pr=%[2]d size.prtotal=unlimited\n",
+		p.ServiceDN, p.ServicePageLimit)
+}
+
+// ServiceAccountLDIF adds the provisioning service account.
+func ServiceAccountLDIF(dn, password string) string {
+	rdn, _, _ := strings.Cut(dn, ",")
+	_, cn, _ := strings.Cut(rdn, "=")
+	return fmt.Sprintf("dn: %s\nobjectClass: organizationalRole\nobjectClass: simpleSecurityObject\ncn: %s\nuserPassword: %s\n", dn, cn, ssha(password))
 }
 
 // BaseLDIF is the skeleton every server starts with: the suffix entry,

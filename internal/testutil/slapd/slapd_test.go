@@ -365,3 +365,37 @@ func TestParseLDIF(t *testing.T) {
 		}
 	}
 }
+
+// TestServiceAccountPageLimit: the service account's own size.pr refuses larger
+// pages with adminLimitExceeded, as a production OpenLDAP configured with
+// limits for its provisioning account does; the reader and rootdn are not affected.
+func TestServiceAccountPageLimit(t *testing.T) {
+	s := StartT(t, Options{ServicePageLimit: 3})
+	ctx := context.Background()
+	if err := s.Apply(ctx, FixtureLDIF()); err != nil {
+		t.Fatal(err)
+	}
+	paged := func(dn, password string, size uint32) (int, error) {
+		conn, err := s.bind(ctx, dn, password)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		res, err := conn.SearchWithPaging(ldap.NewSearchRequest("ou=people,"+s.Suffix, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases,
+			0, 0, false, "(objectClass=inetOrgPerson)", []string{"1.1"}, nil), size)
+		if res == nil {
+			return 0, err
+		}
+		return len(res.Entries), err
+	}
+	if n, err := paged(s.ServiceDN, s.ServicePassword, 3); err != nil || n < 10 {
+		t.Errorf("service account, pages of 3: %d entries, %v", n, err)
+	}
+	_, err := paged(s.ServiceDN, s.ServicePassword, 4)
+	if !ldap.IsErrorWithCode(err, ldap.LDAPResultAdminLimitExceeded) || !strings.Contains(err.Error(), "illegal pagedResults page size") {
+		t.Errorf("service account, pages of 4: err = %v, want adminLimitExceeded (illegal pagedResults page size)", err)
+	}
+	if n, err := paged(s.ReaderDN, s.ReaderPassword, 1000); err != nil || n < 10 {
+		t.Errorf("reader, pages of 1000: %d entries, %v", n, err)
+	}
+}
