@@ -30,6 +30,7 @@ code { font: 12px ui-monospace, SFMono-Regular, Menlo, monospace; background: #e
 #shown { color: #59636e; }
 tr[hidden], section[hidden] { display: none; }
 .notes li { margin: .2rem 0; }
+td.changes { min-width: 16rem; }
 `
 
 const pageJS = `
@@ -217,6 +218,13 @@ func connectionOption(res *Resource) string {
 	return res.Name + " (" + res.Address + ")"
 }
 
+func htmlCode(s string) string {
+	if s == "" {
+		return `<code>""</code>`
+	}
+	return "<code>" + esc(visibleText(s)) + "</code>"
+}
+
 func writeHTMLRow(w *bufio.Writer, row Row) {
 	reason := esc(visibleText(row.Reason))
 	if row.SourceState != "" {
@@ -224,9 +232,9 @@ func writeHTMLRow(w *bufio.Writer, row Row) {
 	}
 	changes := make([]string, 0, len(row.Changes))
 	for _, ch := range row.Changes {
-		changes = append(changes, esc(ch.Field)+changeText(ch, row.NewUser, func(s string) string { return "<code>" + esc(visibleText(s)) + "</code>" }))
+		changes = append(changes, esc(ch.Field)+changeText(ch, row.NewUser, htmlCode))
 	}
 	user := visibleText(row.User)
-	fmt.Fprintf(w, "<tr class=\"row\" data-action=\"%s\" data-connection=\"%s\" data-user=\"%s\"><td><code>%s</code></td><td><code>%s</code></td><td class=\"action\">%s</td><td>%s</td><td>%s</td></tr>\n",
+	fmt.Fprintf(w, "<tr class=\"row\" data-action=\"%s\" data-connection=\"%s\" data-user=\"%s\"><td><code>%s</code></td><td><code>%s</code></td><td class=\"action\">%s</td><td>%s</td><td class=\"changes\">%s</td></tr>\n",
 		row.Action, esc(row.Resource), esc(user), esc(user), esc(row.Connection), row.Action, reason, strings.Join(changes, "<br>"))
 }
