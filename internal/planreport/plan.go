@@ -74,20 +74,18 @@ func parsePlan(data []byte) (*planJSON, error) {
 		return nil, inputErrorf("input is not JSON (starts with %q): pass the output of `terraform show -json PLANFILE`", firstLine(trimmed))
 	}
 	var p planJSON
-	dec := json.NewDecoder(bytes.NewReader(trimmed))
-	if err := dec.Decode(&p); err != nil {
+	if err := json.Unmarshal(trimmed, &p); err != nil {
 		var syntax *json.SyntaxError
 		var typeErr *json.UnmarshalTypeError
 		switch {
+		case errors.As(err, &syntax) && strings.Contains(syntax.Error(), "after top-level value"):
+			return nil, inputErrorf("input holds more than one JSON value: pass the output of one `terraform show -json PLANFILE`")
 		case errors.As(err, &syntax):
 			return nil, inputErrorf("input is not valid JSON (at byte %d: %v): pass the complete output of `terraform show -json PLANFILE`", syntax.Offset, err)
 		case errors.As(err, &typeErr):
 			return nil, inputErrorf("input is JSON but not a plan (%s has the wrong type): pass the output of `terraform show -json PLANFILE`", typeErr.Field)
 		}
 		return nil, inputErrorf("input is not valid JSON (%v): pass the complete output of `terraform show -json PLANFILE`", err)
-	}
-	if dec.More() {
-		return nil, inputErrorf("input holds more than one JSON value: pass the output of one `terraform show -json PLANFILE`")
 	}
 	if p.FormatVersion == nil || (!bool(p.PlannedValues) && p.ResourceChanges == nil) {
 		return nil, inputErrorf("input is JSON but not a plan (no format_version and planned_values; a state file's `terraform show -json` is not a plan): pass the output of `terraform show -json PLANFILE`")

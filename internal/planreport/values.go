@@ -7,7 +7,6 @@ import (
 	"slices"
 	"sort"
 	"strconv"
-	"strings"
 )
 
 // connectionValues is the part of a connection's before/after object the report reads. Settings
@@ -28,10 +27,8 @@ func decodeConnection(raw json.RawMessage) (*connectionValues, error) {
 	if isNull(raw) {
 		return nil, nil
 	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	var v connectionValues
-	if err := dec.Decode(&v); err != nil {
+	var v connectionValues // json.Number fields keep the settings as written
+	if err := json.Unmarshal(raw, &v); err != nil {
 		return nil, err
 	}
 	return &v, nil
@@ -93,10 +90,8 @@ func unknownAttrs(raw json.RawMessage) map[string]bool {
 type entry map[string]any
 
 func parseEntry(s string) (entry, error) {
-	dec := json.NewDecoder(strings.NewReader(s))
-	dec.UseNumber()
 	var e entry
-	if err := dec.Decode(&e); err != nil {
+	if err := json.Unmarshal([]byte(s), &e); err != nil {
 		return nil, err
 	}
 	if e == nil {
@@ -146,6 +141,8 @@ func display(v any) string {
 		return strconv.FormatBool(x)
 	case json.Number:
 		return x.String()
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64)
 	case nil:
 		return "null"
 	}
