@@ -202,8 +202,16 @@ func typeOrder(t string) int {
 	return 1
 }
 
+// rowTypeOrder puts connection rows before mapped-user rows, as the resources are listed.
+func rowTypeOrder(r Row) int {
+	if strings.HasPrefix(r.Resource, TypeMappedUser+".") || strings.Contains(r.Resource, "."+TypeMappedUser+".") {
+		return 1
+	}
+	return 0
+}
+
 func compareRows(a, b Row) int {
-	return cmp.Or(strings.Compare(a.Connection, b.Connection), strings.Compare(a.User, b.User),
+	return cmp.Or(cmp.Compare(rowTypeOrder(a), rowTypeOrder(b)), strings.Compare(a.Connection, b.Connection), strings.Compare(a.User, b.User),
 		cmp.Compare(slices.Index(Actions, a.Action), slices.Index(Actions, b.Action)))
 }
 
