@@ -4,7 +4,7 @@
 // It reads only the plan: the `users` map of each pingid_provisioning_connection (before and
 // after, per key) and the pingid_mapped_user resource changes. It never needs the provider, the
 // directory or PingID, so it runs in any CI job that has the plan. Everything is derived the way
-// the provider's apply derives its actions from the same two maps (internal/sync.Diff):
+// the provider's apply derives its actions from the same two maps (internal/reconcile.Diff):
 //
 //   - a key only in after is a create, or a link of an existing PingID user when its planned
 //     status is one PingID reported (the provider plans a new user as NOT_ACTIVE and copies the

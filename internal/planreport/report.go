@@ -582,7 +582,7 @@ func mappedFields(changes []Change) string {
 	return strings.Join(names, ", ")
 }
 
-// removalReason says why a user in a removal state is deprovisioned (as internal/sync says it).
+// removalReason says why a user in a removal state is deprovisioned (as internal/reconcile says it).
 func removalReason(state string) string {
 	switch state {
 	case "disabled":
