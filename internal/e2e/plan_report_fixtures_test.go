@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"flag"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -191,7 +192,7 @@ func normalisePlanJSON(t *testing.T, raw []byte) []byte {
 // must equal the report of its committed copy.
 func TestPlanReportFixtures(t *testing.T) {
 	requireTerraform(t)
-	cli := "terraform-" + terraformVersion
+	cli := cliFixtureName(t)
 	plans := map[string][]byte{}
 
 	t.Run("review", func(t *testing.T) {
@@ -336,6 +337,24 @@ resource "pingid_provisioning_connection" "bulk" {
 			t.Errorf("%s: the report of today's plan differs from the committed fixture's; refresh with -update and review the golden diffs\n--- today\n%s\n--- committed\n%s", name, got, want)
 		}
 	}
+}
+
+// cliFixtureName names the fixtures of the CLI under test after its `version` line:
+// "Terraform v1.5.7" -> terraform-1.5.7, "OpenTofu v1.12.6" -> opentofu-1.12.6.
+func cliFixtureName(t *testing.T) string {
+	t.Helper()
+	cmd := exec.CommandContext(context.Background(), binaries.terraform, "version")
+	cmd.Env = append(cleanEnv(), "TF_CLI_CONFIG_FILE="+os.DevNull, "CHECKPOINT_DISABLE=1")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%s version: %v", binaries.terraform, err)
+	}
+	first, _, _ := strings.Cut(string(out), "\n")
+	name, version, ok := strings.Cut(strings.TrimSpace(first), " v")
+	if !ok {
+		t.Fatalf("%s version printed %q", binaries.terraform, first)
+	}
+	return strings.ToLower(name) + "-" + version
 }
 
 func markdownOf(t *testing.T, plan []byte) string {

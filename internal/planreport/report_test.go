@@ -45,13 +45,20 @@ func TestActionsOfRealPlans(t *testing.T) {
 			"pingid_mapped_user.staff/judy/disable", "pingid_mapped_user.staff/ken/disable",
 		},
 	}
-	for name, want := range cases {
-		t.Run(name, func(t *testing.T) {
-			rep := build(t, readFixture(t, filepath.Join(tfFixtures, name+".json")))
-			if got := rowsOf(rep); !slices.Equal(got, want) {
-				t.Errorf("rows:\n got %q\nwant %q", got, want)
-			}
-		})
+	// Every CLI's plans (Terraform's, OpenTofu's) must give the same rows.
+	clis, err := filepath.Glob(filepath.Join("testdata", "plans", "*"))
+	if err != nil || len(clis) == 0 {
+		t.Fatalf("no fixture directories: %v", err)
+	}
+	for _, dir := range clis {
+		for name, want := range cases {
+			t.Run(filepath.Base(dir)+"/"+name, func(t *testing.T) {
+				rep := build(t, readFixture(t, filepath.Join(dir, name+".json")))
+				if got := rowsOf(rep); !slices.Equal(got, want) {
+					t.Errorf("rows:\n got %q\nwant %q", got, want)
+				}
+			})
+		}
 	}
 }
 
