@@ -73,30 +73,12 @@ func wantRows(rep *planreport.Report, keep func(planreport.Row) bool) []visibleR
 // and user, then open a filtered link; only the matching rows may be visible, and the page may
 // load nothing but itself.
 func TestBrowserFilters(t *testing.T) {
-	chromium := chromiumPath(t)
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Skip("browser check skipped: node not found (apt-get install nodejs npm)")
-	}
-	if _, err := os.Stat(filepath.Join("browsertest", "node_modules", "playwright-core")); err != nil {
-		t.Skip("browser check skipped: playwright-core is not installed: run `make ensure-chromium` (npm ci in cmd/pingid-plan-report/browsertest)")
-	}
+	chromium, node := playwright(t)
 	page, rep := reviewPage(t)
 	const action, connection, user = "enable", "pingid_provisioning_connection.corp", "A"
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, node, "check.mjs", page, action, connection, user)
-	cmd.Dir = "browsertest"
-	cmd.Env = append(os.Environ(), "CHROMIUM="+chromium)
-	out, err := cmd.Output()
-	if err != nil {
-		var stderr []byte
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			stderr = ee.Stderr
-		}
-		t.Fatalf("node check.mjs: %v\n%s", err, stderr)
-	}
+	out := runCheck(ctx, t, node, chromium, "filters", page, action, connection, user)
 	var got struct {
 		All, ByAction, ByConnectionAndUser, FromHash []visibleRow
 		Hash, Shown                                  string
@@ -112,7 +94,7 @@ func TestBrowserFilters(t *testing.T) {
 	if len(byAction) == 0 || !slices.Equal(got.ByAction, byAction) {
 		t.Errorf("filtered to %s the page shows %v, want %v", action, got.ByAction, byAction)
 	}
-	if got.Hash != "#action="+action || got.Shown != "2 of 12 rows shown" || !slices.Equal(got.VisibleSections, []string{"section-widening"}) {
+	if got.Hash != "#action="+action || got.Shown != "2 of 12 rows match" || !slices.Equal(got.VisibleSections, []string{"section-widening"}) {
 		t.Errorf("filtered state: hash %q, %q, sections %v", got.Hash, got.Shown, got.VisibleSections)
 	}
 	byBoth := wantRows(rep, func(r planreport.Row) bool {
@@ -131,6 +113,78 @@ func TestBrowserFilters(t *testing.T) {
 	}
 	if len(got.Errors) > 0 {
 		t.Errorf("page errors (a Content-Security-Policy violation shows here): %v", got.Errors)
+	}
+}
+
+// playwright returns Chromium's and node's paths, or skips saying what is missing.
+func playwright(t *testing.T) (chromium, node string) {
+	t.Helper()
+	chromium = chromiumPath(t)
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Skip("browser check skipped: node not found (apt-get install nodejs npm)")
+	}
+	if _, err := os.Stat(filepath.Join("browsertest", "node_modules", "playwright-core")); err != nil {
+		t.Skip("browser check skipped: playwright-core is not installed: run `make ensure-chromium` (npm ci in cmd/pingid-plan-report/browsertest)")
+	}
+	return chromium, node
+}
+
+// runCheck runs browsertest/check.mjs and returns its JSON output.
+func runCheck(ctx context.Context, t *testing.T, node, chromium string, args ...string) []byte {
+	t.Helper()
+	cmd := exec.CommandContext(ctx, node, append([]string{"check.mjs"}, args...)...)
+	cmd.Dir = "browsertest"
+	cmd.Env = append(os.Environ(), "CHROMIUM="+chromium)
+	out, err := cmd.Output()
+	if err != nil {
+		var stderr []byte
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			stderr = ee.Stderr
+		}
+		t.Fatalf("node check.mjs: %v\n%s", err, stderr)
+	}
+	return out
+}
+
+// TestBrowserLongSection: a section longer than --html-page-rows shows its first rows and a
+// "Show all" button; a search still finds rows past them; the button shows every row. On the
+// real 400-user plan, with 100 rows per page.
+func TestBrowserLongSection(t *testing.T) {
+	chromium, node := playwright(t)
+	page := filepath.Join(t.TempDir(), "large.html")
+	plan := filepath.Join("..", "..", "internal", "planreport", "testdata", "plans", "terraform-1.5.7", "large-create.json")
+	if code, _, stderr := runCmd(t, "", "--format", "html", "--html-page-rows", "100", "-o", page, plan); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var got struct {
+		First, AfterShowAll int
+		Button              string
+		Searched            []visibleRow
+		ButtonVisible       bool
+		Requests, Errors    []string
+	}
+	if err := json.Unmarshal(runCheck(ctx, t, node, chromium, "paging", page, "user0039"), &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.First != 100 || got.Button != "Show all 400 rows (300 more)" {
+		t.Errorf("first view: %d rows, button %q; want 100 and the button", got.First, got.Button)
+	}
+	var users []string
+	for _, r := range got.Searched {
+		users = append(users, r.User)
+	}
+	if len(users) != 10 || users[0] != "user00390" || users[9] != "user00399" {
+		t.Errorf("searching user0039 shows %v, want user00390..user00399 (past the first 100)", users)
+	}
+	if got.AfterShowAll != 400 || got.ButtonVisible {
+		t.Errorf("after Show all: %d rows, button visible %v", got.AfterShowAll, got.ButtonVisible)
+	}
+	if len(got.Errors) > 0 {
+		t.Errorf("page errors: %v", got.Errors)
 	}
 }
 

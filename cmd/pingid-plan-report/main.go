@@ -48,6 +48,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	format := fs.String("format", "markdown", "output format: markdown (sized for a pull-request comment) or html (one self-contained page)")
 	output := fs.String("o", "", "write the report to this file (atomically) instead of stdout")
 	limit := fs.Int("markdown-limit", planreport.DefaultMarkdownLimit, "Markdown: leave rows out per section beyond this many characters (-1: no limit)")
+	pageRows := fs.Int("html-page-rows", planreport.DefaultHTMLPageRows, "HTML: rows each section lays out before its \"Show all\" button (filters always search every row)")
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	var failOn multiFlag
 	fs.Var(&failOn, "fail-on", "exit 3 when the plan has more than N rows of an action: NAME or NAME>N, repeatable or comma-separated;\nNAME is an action ("+
@@ -99,7 +100,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 
 	var buf bytes.Buffer
 	if *format == "html" {
-		err = rep.WriteHTML(&buf)
+		err = rep.WriteHTML(&buf, planreport.HTMLOptions{PageRows: *pageRows})
 	} else {
 		err = rep.WriteMarkdown(&buf, planreport.MarkdownOptions{Limit: *limit})
 	}

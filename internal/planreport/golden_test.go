@@ -97,7 +97,7 @@ func TestGoldenReports(t *testing.T) {
 			if err := rep.WriteMarkdown(&md, MarkdownOptions{}); err != nil {
 				t.Fatal(err)
 			}
-			if err := rep.WriteHTML(&page); err != nil {
+			if err := rep.WriteHTML(&page, HTMLOptions{}); err != nil {
 				t.Fatal(err)
 			}
 			golden := filepath.Join("testdata", "golden", name)

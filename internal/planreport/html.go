@@ -28,7 +28,8 @@ code { font: 12px ui-monospace, SFMono-Regular, Menlo, monospace; background: #e
 #filters { position: sticky; top: 0; background: #fff; padding: .5rem 0; border-bottom: 1px solid #d1d9e0; display: flex; gap: 1rem; align-items: center; flex-wrap: wrap; }
 #filters label { display: flex; gap: .35rem; align-items: center; }
 #shown { color: #59636e; }
-tr[hidden], section[hidden] { display: none; }
+tr[hidden], section[hidden], button[hidden] { display: none; }
+button.more { margin: 0 0 1rem; }
 .notes li { margin: .2rem 0; }
 td.changes { min-width: 16rem; }
 `
@@ -55,23 +56,33 @@ const pageJS = `
     var h = params.toString();
     history.replaceState(null, "", h ? "#" + h : location.pathname + location.search);
   }
+  // A browser lays out a table of tens of thousands of rows slowly: each section shows its
+  // first pageRows matching rows until "Show all" is pressed. Filters always search every row.
+  var pageRows = parseInt(document.body.dataset.pageRows, 10) || 1000;
   function apply() {
     var a = action.value, c = connection.value, q = user.value.trim().toLowerCase();
-    var visible = 0;
-    rows.forEach(function (tr) {
-      var ok = (!a || tr.dataset.action === a) && (!c || tr.dataset.connection === c) &&
-        (!q || tr.dataset.user.toLowerCase().indexOf(q) !== -1);
-      tr.hidden = !ok;
-      if (ok) visible++;
-    });
+    var matching = 0;
     sections.forEach(function (s) {
-      var n = s.querySelectorAll("tr.row:not([hidden])").length;
+      var n = 0, all = s.dataset.all === "yes";
+      s.querySelectorAll("tr.row").forEach(function (tr) {
+        var ok = (!a || tr.dataset.action === a) && (!c || tr.dataset.connection === c) &&
+          (!q || tr.dataset.user.toLowerCase().indexOf(q) !== -1);
+        if (ok) n++;
+        tr.hidden = !ok || (!all && n > pageRows);
+      });
+      matching += n;
+      var more = s.querySelector("button.more");
+      more.hidden = all || n <= pageRows;
+      more.textContent = "Show all " + n + " rows (" + (n - pageRows) + " more)";
       s.querySelector(".shown-count").textContent = n;
       s.hidden = n === 0;
     });
-    shown.textContent = visible + " of " + rows.length + " rows shown";
+    shown.textContent = matching + " of " + rows.length + " rows match";
     document.body.dataset.filtered = a || c || q ? "yes" : "no";
   }
+  sections.forEach(function (s) {
+    s.querySelector("button.more").addEventListener("click", function () { s.dataset.all = "yes"; apply(); });
+  });
   [action, connection, user].forEach(function (el) {
     el.addEventListener("input", function () { apply(); writeHash(); });
   });
@@ -88,11 +99,25 @@ func cspHash(s string) string {
 
 var esc = html.EscapeString
 
+// DefaultHTMLPageRows is how many rows of a section the page lays out before "Show all".
+const DefaultHTMLPageRows = 1000
+
+// HTMLOptions tune WriteHTML.
+type HTMLOptions struct {
+	// PageRows: each section shows this many matching rows until "Show all" is pressed (every
+	// row is in the page and every filter searches them all). 0 means DefaultHTMLPageRows.
+	PageRows int
+}
+
 // WriteHTML writes the review as one self-contained page: the same sections as the Markdown,
 // every row (nothing is left out), filterable by action and connection and searchable by user.
 // The filter state is kept in the URL fragment (#action=enable&connection=...&user=...), so a
 // filtered view can be linked.
-func (r *Report) WriteHTML(w io.Writer) error {
+func (r *Report) WriteHTML(w io.Writer, opts HTMLOptions) error {
+	pageRows := opts.PageRows
+	if pageRows <= 0 {
+		pageRows = DefaultHTMLPageRows
+	}
 	bw := bufio.NewWriterSize(w, 64<<10)
 	p := func(format string, a ...any) { fmt.Fprintf(bw, format, a...) }
 	p(`<!DOCTYPE html>
@@ -104,9 +129,9 @@ func (r *Report) WriteHTML(w io.Writer) error {
 <title>PingID plan review</title>
 <style>%s</style>
 </head>
-<body>
+<body data-page-rows="%d">
 <h1>PingID plan review</h1>
-`, cspHash(pageCSS), cspHash(pageJS), pageCSS)
+`, cspHash(pageCSS), cspHash(pageJS), pageCSS, pageRows)
 	total := r.TotalRows()
 	p("<p>Plan format %s, CLI %s: <strong>%d user %s</strong> in %d PingID %s.</p>\n",
 		esc(r.FormatVersion), esc(orDash(r.CLIVersion)), total, plural(total, "change", "changes"), len(r.Resources), plural(len(r.Resources), "resource", "resources"))
@@ -175,10 +200,13 @@ func (r *Report) WriteHTML(w io.Writer) error {
 		p("<section class=\"rows %s\" id=\"section-%s\">\n<h2>%s (<span class=\"shown-count\">%d</span> of %d)</h2>\n<p class=\"desc\">%s</p>\n",
 			s.ID, s.ID, esc(s.Title), len(s.Rows), len(s.Rows), esc(s.Description))
 		p("<table><thead><tr><th>User</th><th>Connection</th><th>Action</th><th>Reason (source_state)</th><th>Changes</th></tr></thead><tbody>\n")
-		for _, row := range s.Rows {
-			writeHTMLRow(bw, row)
+		// Rows past the first pageRows start hidden, so even a page of 50 000 rows opens fast;
+		// the script keeps it that way and shows them on "Show all".
+		for i, row := range s.Rows {
+			writeHTMLRow(bw, row, i >= pageRows)
 		}
-		p("</tbody></table>\n</section>\n")
+		p("</tbody></table>\n<button type=\"button\" class=\"more\"%s>Show all %d rows (%d more)</button>\n</section>\n",
+			hiddenAttr(len(s.Rows) <= pageRows), len(s.Rows), max(len(s.Rows)-pageRows, 0))
 	}
 
 	var notes []string
@@ -225,7 +253,14 @@ func htmlCode(s string) string {
 	return "<code>" + esc(visibleText(s)) + "</code>"
 }
 
-func writeHTMLRow(w *bufio.Writer, row Row) {
+func hiddenAttr(hidden bool) string {
+	if hidden {
+		return " hidden"
+	}
+	return ""
+}
+
+func writeHTMLRow(w *bufio.Writer, row Row, hidden bool) {
 	reason := esc(visibleText(row.Reason))
 	if row.SourceState != "" {
 		reason += " (" + esc(row.SourceState) + ")"
@@ -235,6 +270,6 @@ func writeHTMLRow(w *bufio.Writer, row Row) {
 		changes = append(changes, esc(ch.Field)+changeText(ch, row.NewUser, htmlCode))
 	}
 	user := visibleText(row.User)
-	fmt.Fprintf(w, "<tr class=\"row\" data-action=\"%s\" data-connection=\"%s\" data-user=\"%s\"><td><code>%s</code></td><td><code>%s</code></td><td class=\"action\">%s</td><td>%s</td><td class=\"changes\">%s</td></tr>\n",
-		row.Action, esc(row.Resource), esc(user), esc(user), esc(row.Connection), row.Action, reason, strings.Join(changes, "<br>"))
+	fmt.Fprintf(w, "<tr class=\"row\" data-action=\"%s\" data-connection=\"%s\" data-user=\"%s\"%s><td><code>%s</code></td><td><code>%s</code></td><td class=\"action\">%s</td><td>%s</td><td class=\"changes\">%s</td></tr>\n",
+		row.Action, esc(row.Resource), esc(user), hiddenAttr(hidden), esc(user), esc(row.Connection), row.Action, reason, strings.Join(changes, "<br>"))
 }

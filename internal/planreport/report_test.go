@@ -432,7 +432,7 @@ func TestEscaping(t *testing.T) {
 	if err := rep.WriteMarkdown(&md, MarkdownOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if err := rep.WriteHTML(&page); err != nil {
+	if err := rep.WriteHTML(&page, HTMLOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	for _, line := range strings.Split(md.String(), "\n") {

@@ -2,11 +2,12 @@
 // playwright-core), filters it the way a reviewer does and prints what is visible as JSON for
 // browser_test.go to judge.
 //
-//   node check.mjs PAGE.html ACTION CONNECTION USER [SCREENSHOT.png]
+//   node check.mjs filters PAGE.html ACTION CONNECTION USER [SCREENSHOT.png]
+//   node check.mjs paging PAGE.html USER     (a page with more rows than its data-page-rows)
 import { chromium } from "playwright-core";
 import { pathToFileURL } from "node:url";
 
-const [pagePath, action, connection, user, screenshot] = process.argv.slice(2);
+const [mode, pagePath, ...rest] = process.argv.slice(2);
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
   headless: true,
@@ -27,6 +28,28 @@ try {
   const visible = () => page.$$eval("tr.row", (rows) => rows
     .filter((r) => r.offsetParent !== null)
     .map((r) => ({ action: r.dataset.action, connection: r.dataset.connection, user: r.dataset.user })));
+  const result = mode === "paging" ? await paging(page, visible, rest) : await filters(page, visible, rest);
+  result.requests = requests;
+  result.errors = errors;
+  process.stdout.write(JSON.stringify(result) + "\n");
+} finally {
+  await browser.close();
+}
+
+// paging: a long section shows its first rows and a "Show all" button; a search finds rows
+// beyond them; the button shows every row.
+async function paging(page, visible, [user]) {
+  const result = { first: (await visible()).length, button: await page.textContent("section.rows button.more") };
+  await page.fill("#f-user", user);
+  result.searched = await visible();
+  await page.fill("#f-user", "");
+  await page.click("section.rows button.more");
+  result.afterShowAll = (await visible()).length;
+  result.buttonVisible = await page.isVisible("section.rows button.more");
+  return result;
+}
+
+async function filters(page, visible, [action, connection, user, screenshot]) {
   const result = { all: await visible() };
 
   await page.selectOption("#f-action", action);
@@ -50,9 +73,5 @@ try {
     await page.reload();
     await page.screenshot({ path: screenshot, fullPage: true });
   }
-  result.requests = requests;
-  result.errors = errors;
-  process.stdout.write(JSON.stringify(result) + "\n");
-} finally {
-  await browser.close();
+  return result;
 }
