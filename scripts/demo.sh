@@ -9,7 +9,8 @@
 #      config whose dev_overrides load the provider from the working dir: no init, no registry
 #   4. changes the directory (examples/demo/directory/changes.ldif): a new hire, a leaver, a
 #      disabled account, a changed email, a deleted account, a contractor in and one out
-#   5. shows that plan, applies it, and prints the PingID users as a table
+#   5. shows that plan and its pingid-plan-report review, applies it, and prints the PingID
+#      users as a table
 #
 # Expected outcomes are asserted at each step, so a broken demo fails loudly (make test runs
 # it). Every process started here is stopped on exit; what remains is the working directory,
@@ -37,7 +38,7 @@ fi
 
 START=$SECONDS
 STEP=0
-STEPS=11
+STEPS=12
 CURRENT="starting"
 heading() {
   STEP=$((STEP + 1))
@@ -172,7 +173,7 @@ note "$(slapd -VV 2>&1 | sed -n 's/.*\(slapd [0-9.]*\).*/\1/p' | sed -n 1p) ($(c
 # --- 2. build --------------------------------------------------------------------------------
 
 heading "Build the provider, the PingID emulator and the table printer into $BIN"
-(cd "$REPO" && go build -ldflags "-X main.version=demo" -o "$BIN/" . ./cmd/pingid-emulator ./examples/demo/pingid-users)
+(cd "$REPO" && go build -ldflags "-X main.version=demo" -o "$BIN/" . ./cmd/pingid-emulator ./cmd/pingid-plan-report ./examples/demo/pingid-users)
 cat >"$TF_CLI_CONFIG_FILE" <<EOF
 # Terraform loads the provider from the demo's bin directory: nothing is fetched from a
 # registry, and 'terraform init' is not needed.
@@ -292,6 +293,20 @@ for expected in '+ "zahmed"' '~ "lrossi"' '~ "akowalski"' '~ "wchen"' '~ "cjohns
   'Plan: 1 to add, 1 to change, 1 to destroy.'; do
   grep -qF -- "$expected" <<<"$plan_text" || die "the plan does not show: $expected"
 done
+
+heading "pingid-plan-report: the same saved plan as a review (who gains access, who loses it, why)"
+note "terraform show -json tfplan | pingid-plan-report   (Markdown for a pull request; --format html for a page)"
+# Straight to the file: the terraform() wrapper above adds the command line and the
+# dev_overrides warning to its output.
+"$TERRAFORM" -chdir="$TFDIR" show -json tfplan >"$LOGS/plan-changes.json" 2>"$LOGS/show-json.stderr" ||
+  die "terraform show -json tfplan failed: $(cat "$LOGS/show-json.stderr")"
+"$BIN/pingid-plan-report" "$LOGS/plan-changes.json" | tee "$LOGS/plan-report.md"
+"$BIN/pingid-plan-report" --format html -o "$LOGS/plan-report.html" "$LOGS/plan-changes.json"
+for expected in '### Access removing' '`akowalski`' '`lrossi`' '`cjohnson`' '`gbaker`' '`zahmed`' '`tmoreau`' \
+  'wei.chen@example.com' '### Brakes'; do
+  grep -qF -- "$expected" "$LOGS/plan-report.md" || die "the plan report does not show: $expected"
+done
+ok "HTML review written to $LOGS/plan-report.html"
 
 # --- 10. second apply ------------------------------------------------------------------------
 

@@ -202,11 +202,13 @@ func statuses(r *report) []string {
 func TestTargets(t *testing.T) {
 	// 10k bound = 25 s: limit 35 s.
 	good := fakeReport(30*time.Second, 150*time.Second, 200<<10, 20000, 150*time.Millisecond, 120*time.Millisecond, 70*time.Second)
-	if got := statuses(good); !slices.Equal(got, []string{"PASS", "PASS", "PASS", "PASS", "PASS", "PASS"}) {
+	good.size(50000).PlanReport = &planReportResult{Markdown: reportRun{Wall: time.Second, MaxRSSKiB: 100 << 10}, HTML: reportRun{Wall: 4 * time.Second, MaxRSSKiB: 400 << 10}}
+	if got := statuses(good); !slices.Equal(got, []string{"PASS", "PASS", "PASS", "PASS", "PASS", "PASS", "PASS"}) {
 		t.Errorf("good run: %v", got)
 	}
 	bad := fakeReport(36*time.Second, 250*time.Second, 400<<10, 30000, 200*time.Millisecond, 120*time.Millisecond, 50*time.Second)
-	if got := statuses(bad); !slices.Equal(got, []string{"MISS", "MISS", "MISS", "MISS", "MISS", "MISS"}) {
+	bad.size(50000).PlanReport = &planReportResult{Markdown: reportRun{Wall: time.Second, MaxRSSKiB: 100 << 10}, HTML: reportRun{Wall: 2 * time.Second, MaxRSSKiB: 500 << 10}}
+	if got := statuses(bad); !slices.Equal(got, []string{"MISS", "MISS", "MISS", "MISS", "MISS", "MISS", "MISS"}) {
 		t.Errorf("bad run: %v", got)
 	}
 	quick := &report{Latency: 20 * time.Millisecond, Concurrency: 8, Sizes: []*sizeResult{{N: 1000}}}
@@ -223,7 +225,14 @@ func TestReportNamesEveryPhaseAndTarget(t *testing.T) {
 	if err := fakeReport(30*time.Second, 150*time.Second, 200<<10, 20000, time.Second, time.Second, 70*time.Second).write(&b); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"## Targets", "## N = 10000 users", "## N = 50000 users", "(b) no-change plan", "## Growth", "for_each ÷ connection", "## Method"} {
+	r := fakeReport(30*time.Second, 150*time.Second, 200<<10, 20000, time.Second, time.Second, 70*time.Second)
+	r.size(50000).PlanReport = &planReportResult{JSONBytes: 40e6, Markdown: reportRun{Wall: time.Second}, HTML: reportRun{Wall: 2 * time.Second, OutBytes: 20e6}}
+	b.Reset()
+	if err := r.write(&b); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"## Targets", "## N = 10000 users", "## N = 50000 users", "(b) no-change plan", "## Growth", "for_each ÷ connection", "## Method",
+		"## pingid-plan-report on the saved first plan", "| 50000 | 40.0 MB |", "pingid-plan-report of the saved first plan of 50000 users"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("report lacks %q", want)
 		}

@@ -227,6 +227,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if b.provider, err = b.buildProvider(ctx); err != nil {
 		return err
 	}
+	if b.planReport, err = b.buildPlanReport(ctx); err != nil {
+		return err
+	}
 	rep := &report{
 		Machine: describeMachine(ctx, root, tfVersion), Command: commandLine(args),
 		Latency: cfg.latency, Concurrency: cfg.concurrency, Limits: cfg.limits(), ProviderEnv: cfg.providerEnv,

@@ -178,6 +178,7 @@ func (r *report) targets() []targetResult {
 	} else {
 		notMeasured(name, fmt.Sprintf("N=%d not in -sizes", targetN))
 	}
+	out = append(out, r.planReportTarget())
 	return out
 }
 
@@ -237,7 +238,7 @@ func (r *report) write(w io.Writer) error {
 	fmt.Fprintf(&b, "- Latency bound (f) = N × %s / %d: the PingID API has no list endpoint, so a refresh of N users is N `getuserdetails` calls.\n\n",
 		r.Latency, r.Concurrency)
 
-	b.WriteString("## Targets (issue 7)\n\n| target | measured | limit | result |\n|---|---|---|---|\n")
+	b.WriteString("## Targets (issues 7 and 17)\n\n| target | measured | limit | result |\n|---|---|---|---|\n")
 	for _, t := range r.targets() {
 		fmt.Fprintf(&b, "| %s | %s | %s | **%s** |\n", t.Name, t.Measured, t.Limit, t.Status)
 	}
@@ -247,6 +248,7 @@ func (r *report) write(w io.Writer) error {
 		r.writeSize(&b, s)
 	}
 	r.writeGrowth(&b)
+	r.writePlanReports(&b)
 	r.writeComparisons(&b)
 	b.WriteString(methodText)
 	_, err := io.WriteString(w, b.String())
@@ -369,6 +371,9 @@ const methodText = `## Method
   every 50 ms (terraform reaps the plugin, so wait4's max RSS would be the larger of the two). Provider CPU comes
   from ` + "`/proc/<pid>/stat`" + `; total CPU is terraform's rusage, which includes its reaped providers.
 - API calls are the emulator's counters, zeroed before each command.
+- pingid-plan-report: after (a), ` + "`terraform show -json`" + ` writes the saved plan's JSON to a file and the built
+  ` + "`cmd/pingid-plan-report`" + ` reviews it twice (Markdown, HTML); wall time and wait4's peak RSS per command. The HTML
+  must list all N creates.
 - (e) ` + "`ldapsearch`" + ` and the provider's ` + "`datastore.Open`" + ` + ` + "`Search`" + ` (same query as the connection) run against the
   same slapd with the same reader account, one warm-up run each, then the median of the timed runs. go-ldap's own
   ` + "`SearchWithPaging`" + ` of exactly ldapsearch's query is timed the same way: the floor of any go-ldap reader (BER decoding

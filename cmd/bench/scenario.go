@@ -20,6 +20,8 @@ type bench struct {
 	work     string
 	provider string // built provider binary
 	tfPath   string
+	// planReport is the built cmd/pingid-plan-report.
+	planReport string
 }
 
 // phase is one measured Terraform command.
@@ -44,7 +46,8 @@ type sizeResult struct {
 	DatastoreRead timed // provider's read of the same group, in process
 	GoLDAPFloor   timed // go-ldap's bare paged search of ldapsearch's query, in process
 	Comparisons   []comparison
-	Problems      []string // results that contradict what the phase should do
+	PlanReport    *planReportResult // pingid-plan-report on the saved plan (a)
+	Problems      []string          // results that contradict what the phase should do
 }
 
 // comparison is the connection and for_each over the same group of Size users.
@@ -118,6 +121,10 @@ func (b *bench) runSize(ctx context.Context, n int, compareSizes []int, compareZ
 	}
 	if res.CreatePlan, err = run(tfDir, "create-plan", []int{2}, planArgs("create.tfplan")...); err != nil {
 		return res, err
+	}
+	logf("N=%d: reviewing the saved plan with pingid-plan-report", n)
+	if res.PlanReport, err = b.measurePlanReport(ctx, env, tfDir, "create.tfplan", n, res); err != nil {
+		return res, fmt.Errorf("%d users, plan report: %w", n, err)
 	}
 	if res.CreateApply, err = run(tfDir, "create-apply", []int{0}, applyArgs("create.tfplan")...); err != nil {
 		return res, err
