@@ -183,6 +183,8 @@ func (s Slot) Release(outcome Outcome, retryAfter time.Duration) {
 		c.overloaded(s.started, now, retryAfter)
 	case Succeeded:
 		c.succeeded(now.Sub(s.started), now)
+	case Failed:
+		// No usable answer: neither a latency sample nor a sign of overload.
 	}
 	c.peak = max(c.peak, int(c.limit))
 	c.broadcast()

@@ -2,7 +2,6 @@ package emulator_test
 
 import (
 	"net/http"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -83,25 +82,15 @@ func TestRateLimitAnswers429WithRetryAfterBeyondTheBucket(t *testing.T) {
 
 func TestLimitsHook(t *testing.T) {
 	tn := newTenant(t)
-	resp, err := http.Post(tn.http.URL+"/_emulator/limits", "application/json",
-		strings.NewReader(`{"latency_ms":2.5,"rate_per_second":500,"burst":50,"queue_after":16}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusNoContent {
-		t.Fatalf("POST limits: HTTP %d", resp.StatusCode)
+	if status, _ := tn.hook(t, "POST", "/_emulator/limits",
+		`{"latency_ms":2.5,"rate_per_second":500,"burst":50,"queue_after":16}`); status != http.StatusNoContent {
+		t.Fatalf("POST limits: HTTP %d", status)
 	}
 	want := emulator.Limits{Latency: 2500 * time.Microsecond, RatePerSecond: 500, Burst: 50, QueueAfter: 16}
 	if got := tn.srv.Limits(); got != want {
 		t.Fatalf("limits = %+v, want %+v", got, want)
 	}
-	resp, err = http.Post(tn.http.URL+"/_emulator/limits", "application/json", strings.NewReader(`{"rate_per_second":-1}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusBadRequest || tn.srv.Limits() != want {
-		t.Fatalf("negative rate: HTTP %d, limits %+v; want 400 and the old limits", resp.StatusCode, tn.srv.Limits())
+	if status, _ := tn.hook(t, "POST", "/_emulator/limits", `{"rate_per_second":-1}`); status != http.StatusBadRequest || tn.srv.Limits() != want {
+		t.Fatalf("negative rate: HTTP %d, limits %+v; want 400 and the old limits", status, tn.srv.Limits())
 	}
 }
