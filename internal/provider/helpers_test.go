@@ -105,18 +105,24 @@ const (
 // so plain `go test` does not start servers it will not use.
 func newAccEnv(t *testing.T) *accEnv {
 	t.Helper()
+	return newAccEnvWith(t, slapd.Options{})
+}
+
+// newAccEnvWith is newAccEnv with a directory configured by opts (limits, a hidden schema).
+func newAccEnvWith(t *testing.T, opts slapd.Options) *accEnv {
+	t.Helper()
 	if os.Getenv("TF_ACC") == "" {
 		t.Skip("acceptance test: set TF_ACC=1")
 	}
-	ldapServer := slapd.StartT(t, slapd.Options{})
+	ldapServer := slapd.StartT(t, opts)
 	if err := ldapServer.Apply(context.Background(), companyLDIF); err != nil {
 		t.Fatalf("load directory fixture: %v", err)
 	}
-	opts, err := emulator.GenerateOptions()
+	emuOpts, err := emulator.GenerateOptions()
 	if err != nil {
 		t.Fatal(err)
 	}
-	emu, err := emulator.New(opts)
+	emu, err := emulator.New(emuOpts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -81,6 +81,8 @@ type providerData struct {
 	datastore *datastore.Config
 	// concurrency bounds the workers that fan PingID calls out per user.
 	concurrency int
+	// schemas is the directory's schema, read once per run for the attribute-name checks.
+	schemas *schemaCache
 }
 
 func (p *PingIDProvider) Metadata(_ context.Context, _ provider.MetadataRequest, resp *provider.MetadataResponse) {
@@ -259,7 +261,7 @@ func (p *PingIDProvider) Configure(ctx context.Context, req provider.ConfigureRe
 		"max_concurrency":   resolved.pingid.MaxConcurrency,
 		"datastore":         resolved.datastore != nil,
 	})
-	data := &providerData{client: client, datastore: resolved.datastore, concurrency: resolved.pingid.MaxConcurrency}
+	data := &providerData{client: client, datastore: resolved.datastore, concurrency: resolved.pingid.MaxConcurrency, schemas: &schemaCache{}}
 	resp.DataSourceData = data
 	resp.ResourceData = data
 }
