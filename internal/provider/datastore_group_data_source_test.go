@@ -196,7 +196,7 @@ data "pingid_datastore_group" "g" {
 				ExpectError: regexp.MustCompile(`(?s)Unknown directory attribute in username_attribute.*"uidd" is not an attribute type.*did\s+you\s+mean\s+"uid"`),
 			},
 			{
-				Config:            cfg("UID", `"MAIL", "GivenName"`), // names in any case
+				Config:            cfg("UID", `"MAIL", "GivenName"`),                                                                                             // names in any case
 				ConfigStateChecks: []statecheck.StateCheck{statecheck.ExpectKnownValue(dataAddr("g"), tfjsonpath.New("member_count"), knownvalue.Int64Exact(3))}, // jsmith, adoe, cdisabled (direct members)
 			},
 		},
