@@ -6,6 +6,9 @@ package provider
 // PingID call at all.
 
 import (
+	"context"
+	"fmt"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -13,6 +16,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
 
+	"github.com/pingid-provisioner/terraform-provider-pingid/internal/testutil/dirsrv"
 	"github.com/pingid-provisioner/terraform-provider-pingid/internal/testutil/slapd"
 )
 
@@ -153,6 +157,74 @@ func TestAccProvisioningConnection_pageSizeBelowFloor(t *testing.T) {
 				Config:    env.asService(t, env.connectionConfig(""), "page_size = 5"),
 				Check:     checks(env.wantUsernames("adoe", "bwayne", "cdisabled", "jsmith")),
 			},
+		},
+	})
+}
+
+// TestAccProvisioningConnection_389DirectoryServer runs a connection against 389 Directory
+// Server, bound as its service account whose nsPagedSizeLimit (12) is below the default page
+// size: its transitive memberOf selects the nested members of engineering, nsAccountLock
+// (bob's own, gina's from the disabled role) suspends them, and 23 users read through the
+// limit in smaller pages. The next plan is empty and writes nothing.
+func TestAccProvisioningConnection_389DirectoryServer(t *testing.T) {
+	t.Parallel()
+	if os.Getenv("TF_ACC") == "" {
+		t.Skip("acceptance test: set TF_ACC=1")
+	}
+	ds := dirsrv.StartT(t, dirsrv.Options{ServicePagedSizeLimit: 12})
+	ctx := context.Background()
+	if err := ds.LoadFixture(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var extra strings.Builder
+	var names []string
+	for i := range 18 {
+		name := slapd.UserName("u", i)
+		names = append(names, name)
+		fmt.Fprintf(&extra, "dn: %s\nobjectClass: inetOrgPerson\nuid: %s\ncn: User %[2]s\ngivenName: User\nsn: %[2]s\nmail: %[2]s@example.com\n\n"+
+			"dn: cn=backend,ou=groups,%s\nchangetype: modify\nadd: member\nmember: %[1]s\n-\n\n", slapd.UserDN(ds.Suffix, "u", i), name, ds.Suffix)
+	}
+	if err := ds.Apply(ctx, extra.String()); err != nil {
+		t.Fatal(err)
+	}
+	env := newPingIDEnv(t)
+	cfg := fmt.Sprintf(`
+provider "pingid" {
+  properties_file = %q
+  datastore = {
+    url                 = %q
+    bind_dn             = %q
+    bind_password       = %q
+    directory_type      = "generic"
+    allow_insecure_bind = true
+  }
+}
+
+resource "pingid_provisioning_connection" "corp" {
+  name = "corp"
+  source_location = {
+    base_dn = "ou=people,%[5]s"
+    filter  = "(memberOf=cn=engineering,ou=groups,%[5]s)"
+  }
+  attribute_mapping = {
+    username   = "uid"
+    email      = "mail"
+    first_name = "givenName"
+    last_name  = "sn"
+  }
+}
+`, env.PropertiesFile, ds.URL, ds.ServiceDN, ds.ServicePassword, ds.Suffix)
+	want := append([]string{"alice", "bob", "carol", "dave", "gina"}, names...) // frank is outside base_dn
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				PreConfig: env.pre(t),
+				Config:    cfg,
+				Check: checks(env.wantUsernames(want...), env.wantStatus("bob", stSuspended), env.wantStatus("gina", stSuspended),
+					env.wantProfile("carol", "carol@example.com", "", "Clark", stNotActive, 0)),
+			},
+			{PreConfig: env.pre(t), Config: cfg, ConfigPlanChecks: preApply(plancheck.ExpectEmptyPlan()), Check: checks(env.wantWrites(nil))},
 		},
 	})
 }
