@@ -195,8 +195,10 @@ func (p *PingIDProvider) Schema(_ context.Context, _ provider.SchemaRequest, res
 					},
 					"page_size": schema.Int64Attribute{
 						Optional: true,
-						MarkdownDescription: fmt.Sprintf("Paged-results page size (Active Directory caps pages at 1000). Defaults to `%d`. Environment variable: `%s`.",
-							datastore.DefaultPageSize, envLDAPPageSize),
+						MarkdownDescription: fmt.Sprintf("Paged-results page size (Active Directory caps pages at 1000). Defaults to `%d`. "+
+							"A size the directory refuses for the bind account (OpenLDAP `size.pr`, 389 DS `nsslapd-pagedsizelimit`) is stepped down "+
+							"automatically, to %d at the least, and the size that worked is logged. Environment variable: `%s`.",
+							datastore.DefaultPageSize, datastore.PageSizeFloor, envLDAPPageSize),
 						Validators: []validator.Int64{int64validator.Between(1, maxPageSize)},
 					},
 					"timeout": schema.StringAttribute{
