@@ -18,10 +18,12 @@ var ErrSchemaUnavailable = errors.New("directory schema not readable")
 // cn=Subschema on OpenLDAP, cn=schema on 389 DS, CN=Aggregate,CN=Schema,
 // CN=Configuration,<forest> on Active Directory).
 type Schema struct {
+	// DN is the subschema entry's DN (empty when built by ParseSchema).
+	DN string
 	// byName maps every lower-cased name, alias and OID to the first name as the
 	// schema spells it.
 	byName map[string]string
-	names  []string // canonical names, sorted, for suggestions
+	names  []string // every name and alias, sorted, for suggestions
 }
 
 // ReadSchema reads the attribute types of the subschema entry that the root
@@ -48,6 +50,7 @@ func (d *Directory) ReadSchema(ctx context.Context) (*Schema, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: subschema entry %q: %w", ErrSchemaUnavailable, dn, err)
 	}
+	s.DN = e.DN
 	return s, nil
 }
 
@@ -64,8 +67,8 @@ func ParseSchema(attributeTypes []string) (*Schema, error) {
 		canonical := oid
 		if len(names) > 0 {
 			canonical = names[0]
-			s.names = append(s.names, canonical)
 		}
+		s.names = append(s.names, names...)
 		for _, n := range append(names, oid) {
 			if _, dup := s.byName[strings.ToLower(n)]; !dup {
 				s.byName[strings.ToLower(n)] = canonical

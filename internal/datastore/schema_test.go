@@ -15,6 +15,7 @@ func TestParseSchema(t *testing.T) {
 		"( 0.9.2342.19200300.100.1.3 NAME ( 'mail' 'rfc822Mailbox' ) DESC 'RFC1274: RFC822 Mailbox' EQUALITY caseIgnoreIA5Match )",
 		"( 1.2.840.113556.1.4.221 NAME 'sAMAccountName' SYNTAX '1.3.6.1.4.1.1466.115.121.1.15' SINGLE-VALUE )",
 		"( 2.5.4.42 NAME 'givenName' DESC 'a NAME in DESC' SUP name )",
+		"( 2.5.4.4 NAME ( 'sn' 'surname' ) SUP name )",
 		"( 1.3.6.1.4.1.32473.9 DESC 'no NAME at all' )",
 		"garbage",
 	})
@@ -40,7 +41,8 @@ func TestParseSchema(t *testing.T) {
 		"samaccoutnname": "sAMAccountName",
 		"xyz":            "",
 		"telephone":      "",
-		"ml":             "", // two edits from "mail" but too short to guess
+		"ml":             "",        // two edits from "mail" but too short to guess
+		"surnme":         "surname", // aliases are suggested too (sn's)
 	} {
 		if got := s.Suggest(attr); got != want {
 			t.Errorf("Suggest(%q) = %q, want %q", attr, got, want)

@@ -150,6 +150,14 @@ func (d *DatastoreGroupDataSource) Read(ctx context.Context, req datasource.Read
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	names := []directoryAttribute{{path.Root("username_attribute"), m.UsernameAttribute.ValueString()}}
+	for i, a := range extra {
+		names = append(names, directoryAttribute{path.Root("attributes").AtListIndex(i), a})
+	}
+	d.data.checkDirectoryAttributes(ctx, names, &resp.Diagnostics)
+	if resp.Diagnostics.HasError() {
+		return
+	}
 	q := datastore.Query{
 		BaseDN:            m.BaseDN.ValueString(),
 		GroupDN:           m.GroupDN.ValueString(),

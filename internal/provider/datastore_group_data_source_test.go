@@ -165,3 +165,40 @@ data "pingid_datastore_group" "x" {
 		},
 	})
 }
+
+// TestAccDatastoreGroupDataSource_attributeNamesChecked: attributes and username_attribute
+// that the directory's schema does not define fail the read, each pointing at its setting with
+// the close name; nothing reaches PingID.
+func TestAccDatastoreGroupDataSource_attributeNamesChecked(t *testing.T) {
+	t.Parallel()
+	env := newAccEnv(t)
+	cfg := func(usernameAttr, attrs string) string {
+		return env.providerConfig() + fmt.Sprintf(`
+data "pingid_datastore_group" "g" {
+  base_dn            = %q
+  group_dn           = %q
+  username_attribute = %q
+  attributes         = [%s]
+}
+`, testBaseDN, testGroupDN, usernameAttr, attrs)
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				PreConfig:   env.pre(t),
+				Config:      cfg("uid", `"mail", "givnName", "telephoneNumber"`),
+				ExpectError: regexp.MustCompile(`(?s)Unknown directory attribute in attributes\[1\].*"givnName" is not an attribute type.*did\s+you\s+mean\s+"givenName"`),
+			},
+			{
+				PreConfig:   func() { env.wantNoCalls(t, "the refused data source read") },
+				Config:      cfg("uidd", `"mail"`),
+				ExpectError: regexp.MustCompile(`(?s)Unknown directory attribute in username_attribute.*"uidd" is not an attribute type.*did\s+you\s+mean\s+"uid"`),
+			},
+			{
+				Config:            cfg("UID", `"MAIL", "GivenName"`),                                                                                             // names in any case
+				ConfigStateChecks: []statecheck.StateCheck{statecheck.ExpectKnownValue(dataAddr("g"), tfjsonpath.New("member_count"), knownvalue.Int64Exact(3))}, // jsmith, adoe, cdisabled (direct members)
+			},
+		},
+	})
+}

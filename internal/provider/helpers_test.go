@@ -31,6 +31,7 @@ var testAccProtoV6ProviderFactories = map[string]func() (tfprotov6.ProviderServe
 }
 
 // accEnv is one acceptance test's world: a throwaway slapd and a PingID emulator.
+// (newPingIDEnv leaves LDAP nil for tests that start another directory.)
 type accEnv struct {
 	LDAP           *slapd.Server
 	PingID         *emulator.Server
@@ -105,24 +106,38 @@ const (
 // so plain `go test` does not start servers it will not use.
 func newAccEnv(t *testing.T) *accEnv {
 	t.Helper()
+	return newAccEnvWith(t, slapd.Options{})
+}
+
+// newAccEnvWith is newAccEnv with a directory configured by opts (limits, a hidden schema).
+func newAccEnvWith(t *testing.T, opts slapd.Options) *accEnv {
+	t.Helper()
 	if os.Getenv("TF_ACC") == "" {
 		t.Skip("acceptance test: set TF_ACC=1")
 	}
-	ldapServer := slapd.StartT(t, slapd.Options{})
+	ldapServer := slapd.StartT(t, opts)
 	if err := ldapServer.Apply(context.Background(), companyLDIF); err != nil {
 		t.Fatalf("load directory fixture: %v", err)
 	}
-	opts, err := emulator.GenerateOptions()
+	env := newPingIDEnv(t)
+	env.LDAP = ldapServer
+	return env
+}
+
+// newPingIDEnv starts the emulator only, for tests that bring their own directory.
+func newPingIDEnv(t *testing.T) *accEnv {
+	t.Helper()
+	emuOpts, err := emulator.GenerateOptions()
 	if err != nil {
 		t.Fatal(err)
 	}
-	emu, err := emulator.New(opts)
+	emu, err := emulator.New(emuOpts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(emu)
 	t.Cleanup(srv.Close)
-	env := &accEnv{LDAP: ldapServer, PingID: emu, PingIDURL: srv.URL + "/pingid"}
+	env := &accEnv{PingID: emu, PingIDURL: srv.URL + "/pingid"}
 	env.Properties = emu.PropertiesFile(env.PingIDURL)
 	env.PropertiesFile = filepath.Join(t.TempDir(), "pingid.properties")
 	if err := os.WriteFile(env.PropertiesFile, []byte(env.Properties), 0o600); err != nil {

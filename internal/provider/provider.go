@@ -81,6 +81,8 @@ type providerData struct {
 	datastore *datastore.Config
 	// concurrency bounds the workers that fan PingID calls out per user.
 	concurrency int
+	// schemas is the directory's schema, read once per run for the attribute-name checks.
+	schemas *schemaCache
 }
 
 func (p *PingIDProvider) Metadata(_ context.Context, _ provider.MetadataRequest, resp *provider.MetadataResponse) {
@@ -193,8 +195,10 @@ func (p *PingIDProvider) Schema(_ context.Context, _ provider.SchemaRequest, res
 					},
 					"page_size": schema.Int64Attribute{
 						Optional: true,
-						MarkdownDescription: fmt.Sprintf("Paged-results page size (Active Directory caps pages at 1000). Defaults to `%d`. Environment variable: `%s`.",
-							datastore.DefaultPageSize, envLDAPPageSize),
+						MarkdownDescription: fmt.Sprintf("Paged-results page size (Active Directory caps pages at 1000). Defaults to `%d`. "+
+							"A size the directory refuses for the bind account (OpenLDAP `size.pr`, 389 DS `nsslapd-pagedsizelimit`) is stepped down "+
+							"automatically, to %d at the least, and the size that worked is logged. Environment variable: `%s`.",
+							datastore.DefaultPageSize, datastore.PageSizeFloor, envLDAPPageSize),
 						Validators: []validator.Int64{int64validator.Between(1, maxPageSize)},
 					},
 					"timeout": schema.StringAttribute{
@@ -259,7 +263,7 @@ func (p *PingIDProvider) Configure(ctx context.Context, req provider.ConfigureRe
 		"max_concurrency":   resolved.pingid.MaxConcurrency,
 		"datastore":         resolved.datastore != nil,
 	})
-	data := &providerData{client: client, datastore: resolved.datastore, concurrency: resolved.pingid.MaxConcurrency}
+	data := &providerData{client: client, datastore: resolved.datastore, concurrency: resolved.pingid.MaxConcurrency, schemas: &schemaCache{}}
 	resp.DataSourceData = data
 	resp.ResourceData = data
 }

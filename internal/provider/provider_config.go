@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/url"
@@ -11,6 +12,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/pingid-provisioner/terraform-provider-pingid/internal/datastore"
 	"github.com/pingid-provisioner/terraform-provider-pingid/internal/pingid"
@@ -276,6 +278,10 @@ func (r *configReader) datastore(m *datastoreModel) *datastore.Config {
 		AllowInsecureBind:  r.bool(m.AllowInsecureBind, root.AtName("allow_insecure_bind"), envLDAPAllowInsecureBind),
 		PageSize:           int(r.int(m.PageSize, root.AtName("page_size"), envLDAPPageSize, datastore.DefaultPageSize, 1, maxPageSize)),
 		Timeout:            r.duration(m.Timeout, root.AtName("timeout"), envLDAPTimeout, datastore.DefaultTimeout),
+		// One memory per provider process: a page size the directory refuses is stepped down
+		// once per run, not once per read.
+		PageSizes: &datastore.PageSizeMemory{},
+		Log:       func(ctx context.Context, msg string, fields map[string]any) { tflog.Warn(ctx, msg, fields) },
 	}
 	if cfg.DirectoryType == "" {
 		cfg.DirectoryType = datastore.DefaultDirectoryType

@@ -40,6 +40,11 @@ func (r *ProvisioningConnectionResource) ModifyPlan(ctx context.Context, req res
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	// Before anything is read or planned: a misspelt attribute fails here, pointing at it.
+	r.data.checkDirectoryAttributes(ctx, plan.AttributeMapping.directoryAttributes(), &resp.Diagnostics)
+	if resp.Diagnostics.HasError() {
+		return
+	}
 	prior, ok := priorUsers(ctx, req, &resp.Diagnostics)
 	if !ok {
 		return

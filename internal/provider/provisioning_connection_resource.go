@@ -82,6 +82,20 @@ type attributeMapping struct {
 	LastName  types.String `tfsdk:"last_name"`
 }
 
+// directoryAttributes are the mapped directory attribute names and their settings.
+func (m *attributeMapping) directoryAttributes() []directoryAttribute {
+	if m == nil {
+		return nil
+	}
+	at := path.Root("attribute_mapping")
+	return []directoryAttribute{
+		{at.AtName("username"), m.Username.ValueString()},
+		{at.AtName("email"), m.Email.ValueString()},
+		{at.AtName("first_name"), m.FirstName.ValueString()},
+		{at.AtName("last_name"), m.LastName.ValueString()},
+	}
+}
+
 func (r *ProvisioningConnectionResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
 	resp.TypeName = req.ProviderTypeName + "_provisioning_connection"
 }

@@ -40,7 +40,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -457,7 +456,7 @@ func (s *Server) Apply(ctx context.Context, ldif string) error {
 	return slapd.ApplyLDIF(ctx, conn, ldif)
 }
 
-// Stop terminates ns-slapd and waits for it to exit. Safe to call more than once.
+// Stop kills ns-slapd and waits for it to exit. Safe to call more than once.
 func (s *Server) Stop() error {
 	s.stopOnce.Do(func() { s.stopErr = s.kill() })
 	return s.stopErr
@@ -472,14 +471,8 @@ func (s *Server) kill() error {
 		return nil
 	default:
 	}
-	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil && !errors.Is(err, os.ErrProcessDone) {
-		return fmt.Errorf("signal ns-slapd: %w", err)
-	}
-	select {
-	case <-s.exited:
-		return nil
-	case <-time.After(20 * time.Second):
-	}
+	// SIGKILL, not SIGTERM: the instance is thrown away with its directory, and a clean
+	// ns-slapd shutdown takes about 2 s (measured), per instance, in every test run.
 	if err := s.cmd.Process.Kill(); err != nil && !errors.Is(err, os.ErrProcessDone) {
 		return fmt.Errorf("kill ns-slapd: %w", err)
 	}
