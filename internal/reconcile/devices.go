@@ -78,9 +78,9 @@ func ParseSlot(name string) (Slot, bool) {
 // SlotNames lists the nine slot names in order.
 func SlotNames() []string { return slices.Clone(slotNames[:]) }
 
-// slotForDevice returns the managed slot a PingID device sits in: its nickname is one of the nine
+// DeviceSlot returns the managed slot a PingID device sits in: its nickname is one of the nine
 // managed nicknames (compared without surrounding blanks and letter case) and its type matches.
-func slotForDevice(d Device) (Slot, bool) {
+func DeviceSlot(d Device) (Slot, bool) {
 	nick := strings.TrimSpace(d.Nickname)
 	for i, n := range slotNicknames {
 		if strings.EqualFold(nick, n) && strings.EqualFold(d.Type, string(Slot(i).Kind())) {
@@ -188,7 +188,7 @@ func ObservedDevices(devices []Device) (Devices, OtherDevices) {
 	out := Devices{Managed: true}
 	var others []string
 	for _, d := range devices {
-		if s, ok := slotForDevice(d); ok && out.Values[s] == "" && d.Value != "" {
+		if s, ok := DeviceSlot(d); ok && out.Values[s] == "" && d.Value != "" {
 			out.Values[s] = d.Value
 			continue
 		}
