@@ -13,14 +13,15 @@ type DirectoryUser struct {
 	Enabled                    bool
 	Email, FirstName, LastName *string
 	// Devices holds the value of each mapped device slot, normalised like Device.Value; ""
-	// means the attribute is empty or missing (the slot's device is to be unpaired).
-	Devices [NumSlots]string
+	// means the attribute is empty or missing (the slot's device is to be unpaired). Left out of
+	// JSON when empty, so snapshots of connections without devices are as before.
+	Devices [NumSlots]string `json:",omitzero"`
 }
 
 // PingIDUser is one user as PingID returns it.
 type PingIDUser struct {
 	Username, Email, FirstName, LastName, Status, Role string
-	Devices                                            []Device
+	Devices                                            []Device `json:",omitempty"`
 }
 
 // RemoveAction is what deprovisioning does to a PingID user.
