@@ -210,7 +210,7 @@ func TestAccMappedUser_primaryOnlyOnCreateAndDeviceLimit(t *testing.T) {
 			},
 			{
 				Config:      cfg(three),
-				ExpectError: regexp.MustCompile(`(?s)"linked".*mfa_voice_1.*Voice Number 1.*Maximum Allowed Devices`),
+				ExpectError: regexp.MustCompile(`(?s)"linked".*mfa_voice_1.*"Voice\s+Number\s+1".*Maximum\s+Allowed\s+Devices`),
 			},
 			{
 				PreConfig: func() {
