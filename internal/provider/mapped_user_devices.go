@@ -12,7 +12,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
-	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
@@ -50,12 +49,12 @@ func mappedUserDeviceAttributes() map[string]schema.Attribute {
 				"Unset (the default): devices are not managed. PingID's \"Maximum Allowed Devices\" setting limits how many devices a user may have.",
 			Validators: []validator.Map{mapvalidator.KeysAre(stringvalidator.OneOf(reconcile.SlotNames()...))},
 		},
+		// No Default (unset = false): a default would change every state written before the
+		// attribute existed, which a -refresh=false plan would show.
 		"remove_other_devices": schema.BoolAttribute{
 			Optional: true,
-			Computed: true,
-			Default:  booldefault.StaticBool(false),
 			MarkdownDescription: "Unpair the user's devices outside the nine managed slots (phone apps, YubiKeys, devices the user or an " +
-				"administrator added), like the Provisioner's *Overwrite devices*; they are listed in `other_devices`. Defaults to `false`.",
+				"administrator added), like the Provisioner's *Overwrite devices*; they are listed in `other_devices`. Unset means `false`, the default.",
 		},
 		"primary_device": schema.StringAttribute{
 			Optional: true,
@@ -173,7 +172,7 @@ func otherDevicesValue(ctx context.Context, remove types.Bool, devices []pingid.
 func planMappedUserDevices(ctx context.Context, plan, state *mappedUserModel, resp *resource.ModifyPlanResponse) {
 	var planned types.List
 	switch {
-	case !known(plan.RemoveOtherDevices):
+	case plan.RemoveOtherDevices.IsUnknown():
 		planned = types.ListUnknown(types.StringType)
 	case plan.RemoveOtherDevices.ValueBool():
 		planned = types.ListValueMust(types.StringType, []attr.Value{})

@@ -261,9 +261,6 @@ func (r *MappedUserResource) Read(ctx context.Context, req resource.ReadRequest,
 	devices, d := deviceValuesFromPingID(ctx, state.Devices, u.Devices, len(imported) > 0)
 	resp.Diagnostics.Append(d...)
 	state.Devices = devices
-	if state.RemoveOtherDevices.IsNull() {
-		state.RemoveOtherDevices = types.BoolValue(false) // state written before the attribute existed
-	}
 	others, d := otherDevicesValue(ctx, state.RemoveOtherDevices, u.Devices)
 	resp.Diagnostics.Append(d...)
 	state.OtherDevices = others
@@ -336,7 +333,6 @@ func (r *MappedUserResource) ImportState(ctx context.Context, req resource.Impor
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("username"), req.ID)...)
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("remove_user_action"), executor.RemoveDisable)...)
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("allow_admin"), false)...)
-	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("remove_other_devices"), false)...)
 	resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateImportedKey, []byte("true"))...)
 }
 

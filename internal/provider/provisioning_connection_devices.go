@@ -13,7 +13,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
-	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
@@ -46,20 +45,23 @@ func provisionerSlotLabel(s reconcile.Slot) string { return s.Nickname() }
 // deviceSettingAttributes are manage_devices and primary_device_on_create.
 func deviceSettingAttributes() map[string]schema.Attribute {
 	return map[string]schema.Attribute{
+		// No Default on these (unset = the default): a default would put a value into every
+		// state written before they existed, and Terraform would plan that change for a
+		// -refresh=false plan on such a state.
 		"manage_devices": schema.StringAttribute{
-			Optional: true, Computed: true, Default: stringdefault.StaticString(string(reconcile.DevicesNone)),
+			Optional: true,
 			MarkdownDescription: "The Provisioner's *Manage Devices*. `none`: devices are left to the users and PingID. `merge`: the mapped " +
 				"`mfa_*` attributes are paired under the nicknames `Email 1..3`, `SMS Number 1..3`, `Voice Number 1..3`; a changed value " +
 				"unpairs the old device and pairs the new one, a removed value unpairs its device, a managed nickname with another value " +
 				"is replaced (the directory wins); other devices stay. `overwrite`: as `merge`, and devices with other nicknames are " +
 				"unpaired. Devices are changed only for enabled, in-scope users; users disabled in the directory, out of scope or " +
-				"suspended keep their devices until they are enabled again. PingID `ADMIN` users are never touched. Defaults to `none`.",
+				"suspended keep their devices until they are enabled again. PingID `ADMIN` users are never touched. Unset means `none`, the default.",
 			Validators: []validator.String{stringvalidator.OneOf(string(reconcile.DevicesNone), string(reconcile.DevicesMerge), string(reconcile.DevicesOverwrite))},
 		},
 		"primary_device_on_create": schema.StringAttribute{
-			Optional: true, Computed: true, Default: stringdefault.StaticString(primaryNone),
+			Optional: true,
 			MarkdownDescription: "The Provisioner's *Primary Device on Create*: `mfa_email_1`, `mfa_sms_1` or `mfa_voice_1` is made the " +
-				"primary device of users this connection creates (linked users keep theirs); `none` leaves it to PingID. Defaults to `none`.",
+				"primary device of users this connection creates (linked users keep theirs); `none` leaves it to PingID. Unset means `none`, the default.",
 			Validators: []validator.String{stringvalidator.OneOf(primaryNone, "mfa_email_1", "mfa_sms_1", "mfa_voice_1")},
 		},
 	}

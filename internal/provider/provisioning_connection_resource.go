@@ -401,13 +401,6 @@ func (r *ProvisioningConnectionResource) Read(ctx context.Context, req resource.
 	if state.ID.IsNull() {
 		state.ID = state.Name
 	}
-	// State written before these settings existed: their defaults, so the next plan is empty.
-	if state.ManageDevices.IsNull() {
-		state.ManageDevices = types.StringValue(string(reconcile.DevicesNone))
-	}
-	if state.PrimaryDeviceOnCreate.IsNull() {
-		state.PrimaryDeviceOnCreate = types.StringValue(primaryNone)
-	}
 
 	if state.hasSource() && r.data.datastore != nil {
 		spec := state.spec()
