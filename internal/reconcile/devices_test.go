@@ -3,6 +3,9 @@ package reconcile
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand"
 	"reflect"
 	"strings"
 	"testing"
@@ -374,5 +377,138 @@ func TestPlanRejectsUnknownDeviceMode(t *testing.T) {
 	in.Options.ManageDevices = "sometimes"
 	if _, err := Plan(in); err == nil {
 		t.Error("Plan accepted manage_devices = sometimes")
+	}
+}
+
+// devicesOf models what PingID has after an apply that stored e: a device per slot value and
+// one per other-device label ("Type: nickname").
+func devicesOf(e Entry, othersBefore OtherDevices) []Device {
+	var out []Device
+	for _, s := range Slots() {
+		if v := e.Devices.Get(s); v != "" {
+			out = append(out, Device{Type: string(s.Kind()), Nickname: s.Nickname(), Value: v})
+		}
+	}
+	others := othersBefore
+	if e.OtherDevices.Managed {
+		others = e.OtherDevices
+	}
+	for _, l := range others.Labels() {
+		typ, nick, _ := strings.Cut(l, ": ")
+		out = append(out, Device{Type: typ, Nickname: nick})
+	}
+	return out
+}
+
+// TestPlanDevicesProperties adds devices to the randomized worlds of TestPlanProperties: Diff
+// agrees with Plan, every planned entry survives its JSON, a stored plan plans nothing, the
+// devices of ADMINs and of users who are not enabled and in scope are never changed, and after
+// PingID carries the plan out and Read refreshes, the next plan is empty.
+func TestPlanDevicesProperties(t *testing.T) {
+	rng := rand.New(rand.NewSource(20261201))
+	values := map[DeviceKind][]string{KindEmail: {"", "a@x", "b@x"}, KindSMS: {"", "+1555", "+1666"}, KindVoice: {"", "+1777", "+1888,12#"}}
+	randomDevices := func() Devices {
+		d := Devices{Managed: true}
+		for _, s := range Slots() {
+			if rng.Intn(3) == 0 {
+				vs := values[s.Kind()]
+				d.Values[s] = vs[rng.Intn(len(vs))]
+			}
+		}
+		return d
+	}
+	randomOthers := func() OtherDevices {
+		var labels []string
+		for range rng.Intn(3) {
+			labels = append(labels, []string{"iPhone: phone", "YubiKey: key", "SMS: SMS Number 1"}[rng.Intn(3)])
+		}
+		return NewOtherDevices(labels)
+	}
+	modes := []DeviceMode{DevicesNone, DevicesMerge, DevicesOverwrite}
+	for iteration := range 400 {
+		w := randomWorld(rng, 40)
+		mode := modes[rng.Intn(len(modes))]
+		w.options.ManageDevices = mode
+		for _, s := range Slots() {
+			w.options.MapSlots[s] = rng.Intn(2) == 0
+		}
+		for name, e := range w.firstPrior {
+			if mode != DevicesNone { // as Read (or the baseline) records them for this mode
+				e.Devices = randomDevices()
+				if mode == DevicesOverwrite {
+					e.OtherDevices = randomOthers()
+				}
+			}
+			// As Read leaves it: enabled consistent with the status.
+			w.firstPrior[name] = Refreshed(e, PingIDUser{Email: e.Email, FirstName: e.FirstName, LastName: e.LastName,
+				Status: e.Status, Devices: devicesOf(e, e.OtherDevices)})
+		}
+		for key, d := range w.directory {
+			for _, s := range Slots() {
+				vs := values[s.Kind()]
+				d.Devices[s] = vs[rng.Intn(len(vs))]
+			}
+			w.directory[key] = d
+		}
+		for key, u := range w.pingID {
+			ds, others := randomDevices(), randomOthers()
+			u.Devices = devicesOf(Entry{Devices: ds, OtherDevices: others}, OtherDevices{})
+			w.pingID[key] = u
+		}
+		name := fmt.Sprintf("iteration %d mode %s", iteration, mode)
+		in := w.input(w.firstPrior)
+		res, err := Plan(in)
+		var te *ThresholdError
+		if err != nil && !errors.As(err, &te) {
+			t.Fatalf("%s: Plan: %v", name, err)
+		}
+		assertDiffAgrees(t, in.Prior, res)
+		for username, e := range res.Planned {
+			if back, err := ParseEntry(e.JSON()); err != nil || back != e {
+				t.Fatalf("%s: %s does not survive its JSON %s: %v", name, username, e.JSON(), err)
+			}
+			if (mode == DevicesNone) == e.Devices.Managed || (mode == DevicesOverwrite) != e.OtherDevices.Managed {
+				t.Fatalf("%s: %s has device members %+v / %+v", name, username, e.Devices, e.OtherDevices)
+			}
+			prior, managed := in.Prior[username]
+			if managed && mode != DevicesNone && (in.PriorAdmins[FoldUsername(username)] || !e.Enabled || e.SourceState != SourceInScope) {
+				if e.Devices.Values != prior.Devices.Values || (mode == DevicesOverwrite && e.OtherDevices != prior.OtherDevices) {
+					t.Fatalf("%s: %s (admin %v, %+v) had its devices changed: %+v -> %+v", name, username,
+						in.PriorAdmins[FoldUsername(username)], e, prior.Devices, e.Devices)
+				}
+			}
+		}
+		again, err := Plan(w.input(res.Planned))
+		if err != nil {
+			t.Fatalf("%s: second Plan: %v", name, err)
+		}
+		if len(again.Actions) != 0 {
+			t.Fatalf("%s: plan after apply is not empty: %v", name, describeActions(again.Actions))
+		}
+		// PingID carries the plan out (statuses as applyAndRefresh models them, devices as
+		// planned); Read refreshes them.
+		statuses := applyAndRefresh(res)
+		refreshed := make(map[string]Entry, len(res.Planned))
+		for username, e := range res.Planned {
+			e.Status = statuses[username].Status
+			before := in.Prior[username].OtherDevices
+			if u, ok := in.Existing[FoldUsername(username)]; ok {
+				_, before = ObservedDevices(u.Devices)
+			}
+			refreshed[username] = Refreshed(e, PingIDUser{Username: username, Email: e.Email, FirstName: e.FirstName,
+				LastName: e.LastName, Status: e.Status, Devices: devicesOf(e, before)})
+		}
+		for username, e := range refreshed {
+			if e.Devices != res.Planned[username].Devices || e.OtherDevices != res.Planned[username].OtherDevices {
+				t.Fatalf("%s: refresh of %s after apply differs:\n  planned   %s\n  refreshed %s", name, username, res.Planned[username].JSON(), e.JSON())
+			}
+		}
+		again, err = Plan(w.input(refreshed))
+		if err != nil {
+			t.Fatalf("%s: Plan after apply and refresh: %v", name, err)
+		}
+		if len(again.Actions) != 0 {
+			t.Fatalf("%s: plan after apply and refresh is not empty: %v", name, describeActions(again.Actions))
+		}
 	}
 }
