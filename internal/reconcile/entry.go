@@ -182,7 +182,16 @@ func ParseEntry(s string) (Entry, error) {
 // It reports false for anything else, which then goes through encoding/json.
 func parseCanonical(s string) (Entry, bool) {
 	var e Entry
-	rest, ok := strings.CutPrefix(s, `{"dn":"`)
+	var rest string
+	var ok bool
+	if devices, found := strings.CutPrefix(s, `{"devices":{`); found {
+		if e.Devices, rest, ok = cutCanonicalDevices(devices); !ok {
+			return Entry{}, false
+		}
+		rest, ok = strings.CutPrefix(rest, `,"dn":"`)
+	} else {
+		rest, ok = strings.CutPrefix(s, `{"dn":"`)
+	}
 	if e.DN, rest, ok = cutPlainString(rest, ok); !ok {
 		return Entry{}, false
 	}
@@ -202,6 +211,11 @@ func parseCanonical(s string) (Entry, bool) {
 	if e.LastName, rest, ok = cutPlainString(rest, ok); !ok {
 		return Entry{}, false
 	}
+	if others, ok := strings.CutPrefix(rest, `,"other_devices":[`); ok {
+		if e.OtherDevices, rest, ok = cutCanonicalOthers(others); !ok {
+			return Entry{}, false
+		}
+	}
 	rest, ok = strings.CutPrefix(rest, `,"source_state":"`)
 	var state string
 	if state, rest, ok = cutPlainString(rest, ok); !ok {
@@ -213,6 +227,60 @@ func parseCanonical(s string) (Entry, bool) {
 	}
 	e.SourceState = SourceState(state)
 	return e, e.SourceState.Valid()
+}
+
+// cutCanonicalDevices reads the members of a devices object as JSON writes them (slot names in
+// order, plain non-empty values) up to and including its '}', and returns what follows.
+func cutCanonicalDevices(s string) (Devices, string, bool) {
+	d := Devices{Managed: true}
+	next := Slot(0)
+	for first := true; ; first = false {
+		if rest, ok := strings.CutPrefix(s, "}"); ok {
+			return d, rest, true
+		}
+		if !first {
+			var ok bool
+			if s, ok = strings.CutPrefix(s, ","); !ok {
+				return Devices{}, "", false
+			}
+		}
+		name, rest, ok := strings.Cut(strings.TrimPrefix(s, `"`), `":"`)
+		if !ok || !strings.HasPrefix(s, `"`) {
+			return Devices{}, "", false
+		}
+		slot, ok := ParseSlot(name)
+		if !ok || slot < next {
+			return Devices{}, "", false
+		}
+		var v string
+		if v, s, ok = cutPlainString(rest, true); !ok || v == "" {
+			return Devices{}, "", false
+		}
+		d.Values[slot], next = v, slot+1
+	}
+}
+
+// cutCanonicalOthers reads the labels of an other_devices array (plain strings) up to and
+// including its ']', and returns what follows.
+func cutCanonicalOthers(s string) (OtherDevices, string, bool) {
+	var labels []string
+	for first := true; ; first = false {
+		if rest, ok := strings.CutPrefix(s, "]"); ok {
+			return NewOtherDevices(labels), rest, true
+		}
+		if !first {
+			var ok bool
+			if s, ok = strings.CutPrefix(s, ","); !ok {
+				return OtherDevices{}, "", false
+			}
+		}
+		rest, ok := strings.CutPrefix(s, `"`)
+		var label string
+		if label, s, ok = cutPlainString(rest, ok); !ok {
+			return OtherDevices{}, "", false
+		}
+		labels = append(labels, label)
+	}
 }
 
 // cutPlainString splits s at the first '"' when the value before it needs no unescaping: no
