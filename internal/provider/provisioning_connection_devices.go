@@ -105,7 +105,7 @@ func (m connectionModel) deviceOptions(o *reconcile.Mapping) {
 // validateDeviceSettings points at settings that cannot take effect.
 func validateDeviceSettings(m connectionModel, diags *diag.Diagnostics) {
 	primary := m.PrimaryDeviceOnCreate.ValueString()
-	if !known(m.PrimaryDeviceOnCreate) || primary == primaryNone || primary == "" || !known(m.ManageDevices) {
+	if !known(m.PrimaryDeviceOnCreate) || primary == primaryNone || primary == "" || m.ManageDevices.IsUnknown() {
 		return
 	}
 	if m.deviceMode() == reconcile.DevicesNone {

@@ -282,3 +282,44 @@ func TestAccProvisioningConnection_deviceLimit(t *testing.T) {
 		},
 	})
 }
+
+// TestAccDeviceSettingsValidation: device settings that cannot take effect fail validation,
+// pointing at the attribute, before anything is read or written.
+func TestAccDeviceSettingsValidation(t *testing.T) {
+	t.Parallel()
+	env := newAccEnv(t)
+	mappedUser := func(body string) string { return env.mappedUserConfig("eva", body) }
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				Config:      env.deviceConnectionConfig(`  primary_device_on_create = "mfa_sms_1"`),
+				PlanOnly:    true,
+				ExpectError: regexp.MustCompile(`(?s)primary_device_on_create.*manage_devices`),
+			},
+			{
+				Config:      env.deviceConnectionConfig(`  manage_devices = "merge"` + "\n" + `  primary_device_on_create = "mfa_sms_2"`),
+				PlanOnly:    true,
+				ExpectError: regexp.MustCompile(`(?s)primary_device_on_create.*value must be one of`),
+			},
+			{
+				Config:      env.deviceConnectionConfig(`  manage_devices = "sometimes"`),
+				PlanOnly:    true,
+				ExpectError: regexp.MustCompile(`(?s)manage_devices.*value must be one of`),
+			},
+			{
+				Config:      mappedUser(`  devices = { mfa_sms_4 = "+15550102030" }`),
+				PlanOnly:    true,
+				ExpectError: regexp.MustCompile(`(?s)devices.*mfa_sms_4`),
+			},
+			{
+				Config:      mappedUser(`  devices = { mfa_sms_1 = "+15550102030" }` + "\n" + `  primary_device = "mfa_email_1"`),
+				PlanOnly:    true,
+				ExpectError: regexp.MustCompile(`(?s)primary_device is not among devices`),
+			},
+		},
+	})
+	if n := len(env.PingID.Users()); n != 0 {
+		t.Errorf("validation failures created %d PingID users", n)
+	}
+}
