@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
@@ -301,6 +302,12 @@ func TestAccDeviceSettingsValidation(t *testing.T) {
 				Config:      env.deviceConnectionConfig(`  manage_devices = "merge"` + "\n" + `  primary_device_on_create = "mfa_sms_2"`),
 				PlanOnly:    true,
 				ExpectError: regexp.MustCompile(`(?s)primary_device_on_create.*value must be one of`),
+			},
+			{
+				// A misspelt device attribute would read as empty and unpair every user's device.
+				Config:      strings.Replace(env.deviceConnectionConfig(`  manage_devices = "merge"`), `"mobile"`, `"mobil"`, 1),
+				PlanOnly:    true,
+				ExpectError: regexp.MustCompile(`(?s)attribute_mapping.mfa_sms_1.*mobil`),
 			},
 			{
 				Config:      env.deviceConnectionConfig(`  manage_devices = "sometimes"`),

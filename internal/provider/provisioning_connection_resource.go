@@ -99,12 +99,18 @@ func (m *attributeMapping) directoryAttributes() []directoryAttribute {
 		return nil
 	}
 	at := path.Root("attribute_mapping")
-	return []directoryAttribute{
+	attrs := []directoryAttribute{
 		{at.AtName("username"), m.Username.ValueString()},
 		{at.AtName("email"), m.Email.ValueString()},
 		{at.AtName("first_name"), m.FirstName.ValueString()},
 		{at.AtName("last_name"), m.LastName.ValueString()},
 	}
+	// A misspelt device attribute would read as empty for every user, and a removed value
+	// unpairs the slot's device: these are checked like the rest.
+	for i, a := range m.deviceAttrs() {
+		attrs = append(attrs, directoryAttribute{at.AtName(reconcile.Slot(i).Name()), a})
+	}
+	return attrs
 }
 
 func (r *ProvisioningConnectionResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
