@@ -280,6 +280,57 @@ func planDevices(next *Entry, base Entry, d *DirectoryUser, o Options) {
 	}
 }
 
+// minVanishedSlotUsers is how many users must hold a device in a slot before a plan that would
+// unpair it from every one of them is refused (vanishedSlots).
+const minVanishedSlotUsers = 3
+
+// vanishedSlots refuses a plan in which a mapped slot's attribute has no value for any in-scope
+// user while at least minVanishedSlotUsers users have a device there: the directory stopped
+// returning the attribute (its name changed, or the bind account may no longer read it), and
+// following it would unpair the slot for everyone. Like a failed read, it must not look like
+// every user's number was removed.
+func vanishedSlots(in Input, res Result) error {
+	o := in.Options
+	if o.ManageDevices != DevicesMerge && o.ManageDevices != DevicesOverwrite || len(in.InScope) == 0 {
+		return nil
+	}
+	for _, s := range Slots() {
+		if !o.MapSlots[s] || slices.ContainsFunc(in.InScope, func(d DirectoryUser) bool { return d.Devices[s] != "" }) {
+			continue
+		}
+		var losing []string
+		for _, a := range res.Actions {
+			if a.Prior != nil && a.Planned != nil && a.Prior.Devices.Values[s] != "" && a.Planned.Devices.Values[s] == "" {
+				losing = append(losing, a.Username)
+			}
+		}
+		if len(losing) >= minVanishedSlotUsers {
+			return &VanishedSlotError{Slot: s, Users: losing}
+		}
+	}
+	return nil
+}
+
+// VanishedSlotError is a plan refused by vanishedSlots.
+type VanishedSlotError struct {
+	Slot  Slot
+	Users []string // sorted
+}
+
+func (e *VanishedSlotError) Error() string {
+	return fmt.Sprintf("the attribute mapped to %s has no value for any user in scope, yet %d users have a device under %q (%s): "+
+		"unpairing all of them looks like a directory problem, not %d changed numbers. Check that the attribute name is right and that "+
+		"the bind account can read it. If these devices really are to go, unpair them in PingID: the next plan then has nothing to unpair",
+		e.Slot.Name(), len(e.Users), e.Slot.Nickname(), strings.Join(limitNames(e.Users, 10), ", "), len(e.Users))
+}
+
+func limitNames(names []string, n int) []string {
+	if len(names) <= n {
+		return names
+	}
+	return append(slices.Clone(names[:n]), fmt.Sprintf("and %d more", len(names)-n))
+}
+
 // DeviceChanges are the device differences between two entries.
 type DeviceChanges struct {
 	Slots        []Slot   // slots whose value changes (pair, replace or unpair), in order

@@ -512,3 +512,38 @@ func TestPlanDevicesProperties(t *testing.T) {
 		}
 	}
 }
+
+// TestPlanRefusesASlotThatVanishedForEveryone: an attribute that no in-scope user has any more,
+// while several users have a device in its slot, is a directory problem: the plan fails instead
+// of unpairing the slot for everyone.
+func TestPlanRefusesASlotThatVanishedForEveryone(t *testing.T) {
+	plan := func(users int, keepOne bool) error {
+		in := Input{Prior: map[string]Entry{}, Options: defaultOptions()}
+		manageDevices(DevicesMerge, SlotSMS1)(&in.Options)
+		for i := range users {
+			name := fmt.Sprintf("u%d", i)
+			e := jsmith(withDevices(map[Slot]string{SlotSMS1: fmt.Sprintf("+1555%04d", i)}))
+			e.DN = "uid=" + name
+			in.Prior[name] = e
+			d := dirJSmith()
+			d.Username, d.DN = name, e.DN
+			if keepOne && i == 0 {
+				d.Devices[SlotSMS1] = e.Devices.Get(SlotSMS1)
+			}
+			in.InScope = append(in.InScope, d)
+		}
+		_, err := Plan(in)
+		return err
+	}
+	var vanished *VanishedSlotError
+	if err := plan(3, false); !errors.As(err, &vanished) || vanished.Slot != SlotSMS1 || len(vanished.Users) != 3 ||
+		!strings.Contains(err.Error(), "mfa_sms_1") || !strings.Contains(err.Error(), "bind account") {
+		t.Errorf("3 users losing their SMS device: %v", err)
+	}
+	if err := plan(2, false); err != nil {
+		t.Errorf("2 users losing their SMS device: %v", err)
+	}
+	if err := plan(5, true); err != nil {
+		t.Errorf("4 of 5 users losing their SMS device, one keeping it: %v", err)
+	}
+}

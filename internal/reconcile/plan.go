@@ -284,6 +284,9 @@ func Plan(in Input) (Result, error) {
 	slices.SortFunc(p.res.Actions, byUsername)
 	slices.Sort(p.res.Summary.SkippedAdmins)
 	slices.Sort(p.res.Summary.SkippedDisabled)
+	if err := vanishedSlots(in, p.res); err != nil {
+		return Result{}, err
+	}
 	limit := in.Options.MaxDeprovisions
 	if limit >= 0 && len(p.deprovisions) > limit {
 		slices.SortFunc(p.deprovisions, byUsername)
