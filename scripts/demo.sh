@@ -222,7 +222,7 @@ note "contractors (separate); jwilson is disabled (ppolicy lock); 3 people are i
 heading "Start the PingID emulator (one user, jsmith, already exists in PingID)"
 "$BIN/pingid-emulator" -listen 127.0.0.1:0 \
   -properties-out "$TFDIR/pingid.properties" -url-out "$DEMO_DIR/emulator/url" \
-  -pid-file "$DEMO_DIR/emulator/emulator.pid" -state "$DEMO_DIR/emulator/tenant.json" \
+  -pid-file "$DEMO_DIR/emulator/emulator.pid" -state "$DEMO_DIR/emulator/tenant.json" -max-allowed-devices 3 \
   -seed "$EXAMPLE/pingid-seed.json" >"$LOGS/emulator.log" 2>&1 &
 EMULATOR_PID=$!
 for _ in $(seq 1 200); do
@@ -233,6 +233,7 @@ done
 [ -s "$DEMO_DIR/emulator/url" ] || die "the PingID emulator did not start within 10s"
 EMULATOR_URL=$(cat "$DEMO_DIR/emulator/url")
 note "emulator pid $EMULATOR_PID on $EMULATOR_URL; pingid.properties written to $TFDIR"
+note "the tenant allows 3 devices per user (PingID's Maximum Allowed Devices; its default is 1)"
 users count=1 jsmith.status=ACTIVE jsmith.devices=1
 
 # --- 5. Terraform configuration --------------------------------------------------------------
@@ -261,11 +262,13 @@ heading "terraform apply tfplan, then the PingID users"
 terraform apply "${TF_COLOR[@]}" tfplan
 echo
 users -state "$TFDIR/terraform.tfstate" count=22 \
-  jsmith.status=ACTIVE jsmith.devices=1 jsmith.email=john.smith@example.com jsmith.first_name=John \
+  jsmith.status=ACTIVE jsmith.devices=2 jsmith.email=john.smith@example.com jsmith.first_name=John \
+  "jsmith.device:SMS Number 1=+15550102030" "pnair.device:SMS Number 1=+15550104455" pnair.status=ACTIVE \
   jwilson.status=SUSPENDED mgarcia.status=NOT_ACTIVE tbrown.status=NOT_ACTIVE vivanova.status=NOT_ACTIVE \
   rcooper=absent ywang=absent ebrooks=absent \
   state:jsmith.source_state=in_scope state:jwilson.source_state=disabled state:jwilson.enabled=false
 ok "19 staff users provisioned (jsmith linked with his device, jwilson suspended), 3 contractors, 3 people left out"
+ok "mobile numbers paired as \"SMS Number 1\" (jsmith's written '+1 (555) 010-2030' in the directory; PingID stores +15550102030)"
 
 # --- 8. directory changes --------------------------------------------------------------------
 
@@ -275,6 +278,7 @@ note "new hire:  zahmed joins backend (nested in engineering, in pingid-users)"
 note "leaver:    lrossi is removed from frontend (his account stays)"
 note "disabled:  akowalski is locked (pwdAccountLockedTime 000001010000Z)"
 note "email:     wchen@example.com -> wei.chen@example.com"
+note "phone:     pnair's mobile +1 555 010 4455 -> +1 555 010 7788"
 note "deleted:   cjohnson's entry is deleted"
 note "contractors: tmoreau joins, gbaker leaves"
 
@@ -286,7 +290,8 @@ note "(The note about changes outside Terraform is PingID reporting jwilson SUSP
 terraform plan "${TF_COLOR[@]}" -out=tfplan | tee "$LOGS/plan-changes.txt"
 # The plan must show each change (checked on the rendered plan, as a reader sees it).
 plan_text=$(sed 's/\x1b\[[0-9;]*m//g' "$LOGS/plan-changes.txt")
-for expected in '+ "zahmed"' '~ "lrossi"' '~ "akowalski"' '~ "wchen"' '~ "cjohnson"' \
+for expected in '+ "zahmed"' '~ "lrossi"' '~ "akowalski"' '~ "wchen"' '~ "cjohnson"' '~ "pnair"' \
+  'mfa_sms_1 = "+15550104455" -> "+15550107788"' \
   'wei.chen@example.com' '"out_of_scope"' '"disabled"' '"deleted"' \
   'pingid_mapped_user.contractor["tmoreau"] will be created' \
   'pingid_mapped_user.contractor["gbaker"] will be destroyed' \
@@ -315,12 +320,13 @@ terraform apply "${TF_COLOR[@]}" tfplan
 echo
 users -state "$TFDIR/terraform.tfstate" count=24 zahmed.status=NOT_ACTIVE zahmed.email=zara.ahmed@example.com \
   lrossi.status=SUSPENDED akowalski.status=SUSPENDED cjohnson.status=SUSPENDED \
-  wchen.email=wei.chen@example.com jsmith.status=ACTIVE jsmith.devices=1 \
+  wchen.email=wei.chen@example.com jsmith.status=ACTIVE jsmith.devices=2 \
+  "pnair.device:SMS Number 1=+15550107788" pnair.devices=1 \
   tmoreau.status=NOT_ACTIVE gbaker.status=SUSPENDED vivanova.status=NOT_ACTIVE \
   state:zahmed.source_state=in_scope state:lrossi.source_state=out_of_scope state:lrossi.enabled=false \
   state:akowalski.source_state=disabled state:cjohnson.source_state=deleted state:cjohnson.enabled=false \
   state:wchen.email=wei.chen@example.com
-ok "new hire provisioned; leaver, disabled and deleted accounts suspended (devices kept); email updated"
+ok "new hire provisioned; leaver, disabled and deleted accounts suspended (devices kept); email updated; pnair's SMS device replaced"
 
 # --- 11. converged ---------------------------------------------------------------------------
 

@@ -270,6 +270,12 @@ func (r *report) writeSize(b *strings.Builder, s *sizeResult) {
 			labels[i], secs(p.Wall), ratio(p.Wall.Seconds(), s.Bound.Seconds()), mb(p.ProviderKiB), mb(p.TFHWMKiB),
 			p.ProviderCPU, p.TotalCPU, formatCalls(p.Calls), ratio(float64(p.CallTotal()), float64(s.N)), float64(p.StateBytes)/1e6, p.Load)
 	}
+	if d := s.DevicesNoChangePlan; d.Wall > 0 {
+		fmt.Fprintf(b, "\n(g) MFA devices on the same connection (`manage_devices = \"merge\"`, `mfa_email_1 = \"mail\"`): "+
+			"plan %s (%s), apply %s (%s), then a no-change plan **%s** with %s API calls (%.2f per user; (b) without devices: %s).\n",
+			secs(s.DevicesPlan.Wall), formatCalls(s.DevicesPlan.Calls), secs(s.DevicesApply.Wall), formatCalls(s.DevicesApply.Calls),
+			secs(d.Wall), formatCalls(d.Calls), ratio(float64(d.CallTotal()), float64(s.N)), formatCalls(s.NoChangePlan.Calls))
+	}
 	fmt.Fprintf(b, "\n(e) LDAP, same group, page size %d, median of %d warm runs (fastest in brackets):\n\n", ldapPageSize, s.LDAPSearch.Runs)
 	fmt.Fprintf(b, "- `ldapsearch -E pr=%d/noprompt (memberOf=<group>) uid mail givenName sn`: **%s** (%s), %d entries\n",
 		ldapPageSize, secs(s.LDAPSearch.Median), secs(s.LDAPSearch.Min), s.LDAPSearch.Entries)

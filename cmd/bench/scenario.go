@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -32,22 +33,25 @@ type phase struct {
 
 // sizeResult is everything measured on one directory of N users.
 type sizeResult struct {
-	N             int
-	Bound         time.Duration // N × latency / concurrency
-	LoadTime      time.Duration // slapadd + start
-	GroupTime     time.Duration // online add of the N-member group
-	CreatePlan    phase         // (a) plan
-	CreateApply   phase         // (a) apply of the saved plan
-	NoChangePlan  phase         // (b)
-	ChangePlan    phase         // (c) plan after 1 % changed
-	ChangeApply   phase         // (c) apply of that plan
-	Changed       int
-	LDAPSearch    timed // (e) anchor
-	DatastoreRead timed // provider's read of the same group, in process
-	GoLDAPFloor   timed // go-ldap's bare paged search of ldapsearch's query, in process
-	Comparisons   []comparison
-	PlanReport    *planReportResult // pingid-plan-report on the saved plan (a)
-	Problems      []string          // results that contradict what the phase should do
+	N            int
+	Bound        time.Duration // N × latency / concurrency
+	LoadTime     time.Duration // slapadd + start
+	GroupTime    time.Duration // online add of the N-member group
+	CreatePlan   phase         // (a) plan
+	CreateApply  phase         // (a) apply of the saved plan
+	NoChangePlan phase         // (b)
+	ChangePlan   phase         // (c) plan after 1 % changed
+	ChangeApply  phase         // (c) apply of that plan
+	// (g) MFA devices on the same connection: mail also paired as "Email 1"
+	// (manage_devices = "merge"), then a no-change plan, which must cost what (b) did.
+	DevicesPlan, DevicesApply, DevicesNoChangePlan phase
+	Changed                                        int
+	LDAPSearch                                     timed // (e) anchor
+	DatastoreRead                                  timed // provider's read of the same group, in process
+	GoLDAPFloor                                    timed // go-ldap's bare paged search of ldapsearch's query, in process
+	Comparisons                                    []comparison
+	PlanReport                                     *planReportResult // pingid-plan-report on the saved plan (a)
+	Problems                                       []string          // results that contradict what the phase should do
 }
 
 // comparison is the connection and for_each over the same group of Size users.
@@ -150,6 +154,9 @@ func (b *bench) runSize(ctx context.Context, n int, compareSizes []int, compareZ
 	if u, ok := api.srv.User(slapd.UserName(userPrefix, 0)); !ok || !strings.Contains(u.Email, "@changed.") {
 		res.Problems = append(res.Problems, fmt.Sprintf("after the 1 %% apply, %s has email %q, want the changed one", slapd.UserName(userPrefix, 0), u.Email))
 	}
+	if err := b.runDevices(tfDir, run, api, ldapDir, groupDN, res); err != nil {
+		return res, err
+	}
 
 	// (e): the LDAP anchor and the provider's own read of the same group.
 	logf("N=%d: timing ldapsearch, go-ldap's paged search and the datastore read (%d runs each)", n, b.cfg.ldapRuns)
@@ -191,6 +198,41 @@ func (b *bench) runSize(ctx context.Context, n int, compareSizes []int, compareZ
 		}
 	}
 	return res, nil
+}
+
+// runDevices is (g): device management turned on for the connection of (a)-(c).
+func (b *bench) runDevices(tfDir string, run func(string, string, []int, ...string) (phase, error), api *pingidAPI,
+	ldapDir *directory, groupDN string, res *sizeResult,
+) error {
+	block := strings.Replace(connectionBlock(ldapDir.peopleDN, groupDN), `    last_name  = "sn"
+  }`, `    last_name  = "sn"
+    mfa_email_1 = "mail"
+  }
+  manage_devices = "merge"`, 1)
+	if err := writeConfig(tfDir, b.providerBlock(api, ldapDir), block); err != nil {
+		return err
+	}
+	var err error
+	if res.DevicesPlan, err = run(tfDir, "devices-plan", []int{2}, planArgs("devices.tfplan")...); err != nil {
+		return err
+	}
+	if res.DevicesApply, err = run(tfDir, "devices-apply", []int{0}, applyArgs("devices.tfplan")...); err != nil {
+		return err
+	}
+	if got, want := res.DevicesApply.Calls["offlinepairing"], int64(res.N); got != want {
+		res.Problems = append(res.Problems, fmt.Sprintf("turning devices on paired %d devices, want %d", got, want))
+	}
+	if res.DevicesNoChangePlan, err = run(tfDir, "devices-nochange-plan", []int{0, 2}, planArgs("")...); err != nil {
+		return err
+	}
+	if res.DevicesNoChangePlan.PlanHasChange {
+		res.Problems = append(res.Problems, "the no-change plan with devices managed proposed changes")
+	}
+	if got, want := res.DevicesNoChangePlan.Calls, res.NoChangePlan.Calls; !maps.Equal(got, want) {
+		res.Problems = append(res.Problems, fmt.Sprintf("the no-change plan with devices managed made %s API calls, (b) without devices %s",
+			formatCalls(got), formatCalls(want)))
+	}
+	return nil
 }
 
 func (b *bench) compare(ctx context.Context, run func(string, string, []int, ...string) (phase, error), api *pingidAPI,

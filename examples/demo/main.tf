@@ -78,7 +78,14 @@ resource "pingid_provisioning_connection" "staff" {
     email      = "mail"
     first_name = "givenName"
     last_name  = "sn"
+    mfa_sms_1  = "mobile" # paired as the PingID device "SMS Number 1"
   }
+
+  # MFA devices, like the Provisioner's "Merge devices": the directory's mobile number is
+  # paired (and replaced when it changes); devices users paired themselves stay. A user this
+  # connection creates gets the SMS device as primary; a linked user keeps its own.
+  manage_devices           = "merge"
+  primary_device_on_create = "mfa_sms_1"
 
   # Leavers, disabled and deleted accounts are suspended in PingID (devices are kept, and a
   # returning user is re-enabled). A plan that would suspend more than 5 users fails instead.

@@ -125,6 +125,36 @@ func (f *fakeClient) DeleteUser(_ context.Context, name string) error {
 	return nil
 }
 
+// The device operations: the fake has no devices (device work is tested against the emulator
+// in devices_test.go); they are recorded like the rest.
+func (f *fakeClient) PairDevice(_ context.Context, p pingid.Pairing) (pingid.DeviceID, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, err := f.record("pair", p.UserName); err != nil {
+		return pingid.DeviceID{}, err
+	}
+	return pingid.ParseDeviceID("1")
+}
+
+func (f *fakeClient) SetDeviceNickname(_ context.Context, name string, _ pingid.DeviceID, _ string) error {
+	return f.deviceCall("nickname", name)
+}
+
+func (f *fakeClient) SetPrimaryDevice(_ context.Context, name string, _ pingid.DeviceID) error {
+	return f.deviceCall("primary", name)
+}
+
+func (f *fakeClient) UnpairDevice(_ context.Context, name string, _ pingid.DeviceID) error {
+	return f.deviceCall("unpair", name)
+}
+
+func (f *fakeClient) deviceCall(op, name string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	_, err := f.record(op, name)
+	return err
+}
+
 func (f *fakeClient) status(name string) string {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -20,6 +20,7 @@ type Client interface {
 	SuspendUser(ctx context.Context, username string) error
 	ActivateUser(ctx context.Context, username string) error
 	DeleteUser(ctx context.Context, username string) error
+	DeviceClient
 }
 
 var _ Client = (*pingid.Client)(nil)

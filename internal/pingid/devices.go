@@ -238,13 +238,9 @@ func requireDeviceID(op, username string, id DeviceID) error {
 }
 
 // SameDeviceValue reports whether two values of a device of deviceType (as getuserdetails spells
-// it, or a PairingType) are the same address: phone numbers compare normalised
-// (NormalizePhoneNumber), emails case-insensitively and without surrounding blanks.
+// it, or a PairingType) are the same address (NormalizeDeviceValue).
 func SameDeviceValue(deviceType, a, b string) bool {
-	if strings.EqualFold(deviceType, DeviceTypeEmail) {
-		return strings.EqualFold(strings.TrimSpace(a), strings.TrimSpace(b))
-	}
-	return NormalizePhoneNumber(a) == NormalizePhoneNumber(b)
+	return NormalizeDeviceValue(deviceType, a) == NormalizeDeviceValue(deviceType, b)
 }
 
 // PairDevice pairs an SMS, voice or email device (offlinepairing) and returns its id. The device

@@ -23,6 +23,20 @@ func NormalizePhoneNumber(s string) string {
 	return b.String()
 }
 
+// NormalizeDeviceValue is the form in which device values are compared and sent: phone numbers
+// of SMS and Voice devices normalised (NormalizePhoneNumber), email addresses without
+// surrounding blanks and in lower case (mail systems treat addresses case-insensitively, and a
+// case difference must not replace a device on every run), anything else trimmed.
+func NormalizeDeviceValue(deviceType, v string) string {
+	switch {
+	case strings.EqualFold(deviceType, DeviceTypeEmail), strings.EqualFold(deviceType, string(PairingEmail)):
+		return strings.ToLower(strings.TrimSpace(v))
+	case strings.EqualFold(deviceType, DeviceTypeSMS), strings.EqualFold(deviceType, DeviceTypeVoice):
+		return NormalizePhoneNumber(v)
+	}
+	return strings.TrimSpace(v)
+}
+
 func isPhoneSeparator(r rune) bool {
 	switch r {
 	case ' ', '\t', '-', '.', '/', '(', ')', '\u00a0', '\u2010', '\u2011', '\u2012', '\u2013', '\u2014', '\u202f':

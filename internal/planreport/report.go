@@ -645,7 +645,15 @@ func (b *builder) mappedUser(rc *resourceChange) error {
 	}
 	created := func() {
 		b.mappedCreates++
-		changes := attributeChanges(nil, visible(after, unknown), mappedUserHidden)
+		// A create shows what it sets: unset (null) attributes, such as the device settings of
+		// a resource without devices, say nothing.
+		set := map[string]any{}
+		for k, v := range visible(after, unknown) {
+			if v != nil {
+				set[k] = v
+			}
+		}
+		changes := attributeChanges(nil, set, mappedUserHidden)
 		changes = append(changes, diffDevices(nil, after).added...)
 		add(Row{User: username(after), Action: ActionCreate, NewUser: true, Changes: changes,
 			Reason: "new pingid_mapped_user: creates the PingID user, or links the existing one of that name"})

@@ -356,7 +356,7 @@ func (e *accEnv) wantUsernames(names ...string) func() error {
 }
 
 // writeOps are the PingID operations that change something.
-var writeOps = []string{"adduser", "edituser", "suspenduser", "activateuser", "deleteuser"}
+var writeOps = []string{"adduser", "edituser", "suspenduser", "activateuser", "deleteuser", "offlinepairing", "updatedeviceattr", "unpairdevice"}
 
 // wantWrites checks the number of write calls since the last ResetCalls: every write
 // operation not named in want must not have been called.

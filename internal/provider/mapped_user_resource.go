@@ -23,10 +23,11 @@ import (
 )
 
 var (
-	_ resource.Resource                = &MappedUserResource{}
-	_ resource.ResourceWithConfigure   = &MappedUserResource{}
-	_ resource.ResourceWithImportState = &MappedUserResource{}
-	_ resource.ResourceWithModifyPlan  = &MappedUserResource{}
+	_ resource.Resource                   = &MappedUserResource{}
+	_ resource.ResourceWithConfigure      = &MappedUserResource{}
+	_ resource.ResourceWithImportState    = &MappedUserResource{}
+	_ resource.ResourceWithModifyPlan     = &MappedUserResource{}
+	_ resource.ResourceWithValidateConfig = &MappedUserResource{}
 )
 
 // NewMappedUserResource is the factory for pingid_mapped_user.
@@ -48,6 +49,11 @@ type mappedUserModel struct {
 	AllowAdmin       types.Bool   `tfsdk:"allow_admin"`
 	Status           types.String `tfsdk:"status"`
 	Role             types.String `tfsdk:"role"`
+
+	Devices            types.Map    `tfsdk:"devices"`
+	RemoveOtherDevices types.Bool   `tfsdk:"remove_other_devices"`
+	PrimaryDevice      types.String `tfsdk:"primary_device"`
+	OtherDevices       types.List   `tfsdk:"other_devices"`
 }
 
 func (r *MappedUserResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
@@ -115,6 +121,18 @@ func (r *MappedUserResource) Schema(_ context.Context, _ resource.SchemaRequest,
 			},
 		},
 	}
+	for name, a := range mappedUserDeviceAttributes() {
+		resp.Schema.Attributes[name] = a
+	}
+}
+
+func (r *MappedUserResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
+	var config mappedUserModel
+	resp.Diagnostics.Append(req.Config.Get(ctx, &config)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	validateMappedUserDevices(ctx, config, &resp.Diagnostics)
 }
 
 func (r *MappedUserResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
@@ -131,6 +149,11 @@ func (r *MappedUserResource) ModifyPlan(ctx context.Context, req resource.Modify
 	}
 	if req.State.Raw.IsNull() {
 		r.refuseAdminTakeover(ctx, req, resp)
+		var plan mappedUserModel
+		resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+		if !resp.Diagnostics.HasError() {
+			planMappedUserDevices(ctx, &plan, nil, resp)
+		}
 		return
 	}
 	var state, plan mappedUserModel
@@ -142,6 +165,7 @@ func (r *MappedUserResource) ModifyPlan(ctx context.Context, req resource.Modify
 	if plan.Enabled.Equal(state.Enabled) {
 		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("status"), state.Status)...)
 	}
+	planMappedUserDevices(ctx, &plan, &state, resp)
 }
 
 func (r *MappedUserResource) refuseAdminTakeover(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
@@ -210,6 +234,7 @@ func (r *MappedUserResource) Create(ctx context.Context, req resource.CreateRequ
 	if err := r.applyEnabled(ctx, current, plan.Enabled.ValueBool()); err != nil {
 		resp.Diagnostics.AddError("Unable to set PingID user status", err.Error())
 	}
+	resp.Diagnostics.Append(r.applyMappedUserDevices(ctx, &plan, current, existing == nil, true, nil)...)
 	r.refresh(ctx, &plan, &resp.Diagnostics)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 }
@@ -231,6 +256,17 @@ func (r *MappedUserResource) Read(ctx context.Context, req resource.ReadRequest,
 		return
 	}
 	setFromPingID(&state, u)
+	imported, d := req.Private.GetKey(ctx, privateImportedKey)
+	resp.Diagnostics.Append(d...)
+	devices, d := deviceValuesFromPingID(ctx, state.Devices, u.Devices, len(imported) > 0)
+	resp.Diagnostics.Append(d...)
+	state.Devices = devices
+	others, d := otherDevicesValue(ctx, state.RemoveOtherDevices, u.Devices)
+	resp.Diagnostics.Append(d...)
+	state.OtherDevices = others
+	if len(imported) > 0 {
+		resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateImportedKey, nil)...)
+	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
 }
 
@@ -262,6 +298,7 @@ func (r *MappedUserResource) Update(ctx context.Context, req resource.UpdateRequ
 		}
 	}
 	plan.ID = state.ID
+	resp.Diagnostics.Append(r.applyMappedUserDevices(ctx, &plan, current, false, false, listStrings(ctx, state.OtherDevices))...)
 	r.refresh(ctx, &plan, &resp.Diagnostics)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 }
@@ -296,6 +333,7 @@ func (r *MappedUserResource) ImportState(ctx context.Context, req resource.Impor
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("username"), req.ID)...)
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("remove_user_action"), executor.RemoveDisable)...)
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("allow_admin"), false)...)
+	resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateImportedKey, []byte("true"))...)
 }
 
 // applyEnabled suspends or re-enables u, as PingID just returned it.
@@ -327,6 +365,10 @@ func (r *MappedUserResource) refresh(ctx context.Context, m *mappedUserModel, di
 		if f.planned.IsUnknown() {
 			*f.planned = *f.read
 		}
+	}
+	if m.OtherDevices.IsUnknown() {
+		others, _ := otherDevicesValue(ctx, m.RemoveOtherDevices, u.Devices)
+		m.OtherDevices = others
 	}
 }
 

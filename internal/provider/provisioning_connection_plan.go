@@ -53,6 +53,12 @@ func (r *ProvisioningConnectionResource) ModifyPlan(ctx context.Context, req res
 	if !ok {
 		return
 	}
+	baseline, err := r.readDeviceBaseline(ctx, prior, plan.deviceMode())
+	if err != nil {
+		resp.Diagnostics.AddAttributeError(path.Root("manage_devices"), "Unable to read the users' PingID devices", err.Error())
+		return
+	}
+	prior = withDeviceBaseline(prior, baseline, plan.deviceMode())
 	res, err := reconcile.Plan(reconcile.Input{
 		Prior:       prior,
 		PriorAdmins: snap.Admins,
@@ -73,6 +79,7 @@ func (r *ProvisioningConnectionResource) ModifyPlan(ctx context.Context, req res
 	if !setPlannedUsers(ctx, &res, resp) {
 		return
 	}
+	resp.Diagnostics.Append(setDeviceBaseline(ctx, resp.Private, baseline)...)
 	reportPlan(ctx, plan.Name.ValueString(), &res, &resp.Diagnostics)
 }
 
@@ -152,8 +159,13 @@ func onlyUsersUnknown(m connectionModel) bool {
 		m.Name, m.SourceLocation.BaseDN, m.SourceLocation.GroupDN, m.SourceLocation.Filter, m.SourceLocation.NestedGroups,
 		m.SourceLocation.DisabledFilter, m.AttributeMapping.Username, m.AttributeMapping.Email, m.AttributeMapping.FirstName,
 		m.AttributeMapping.LastName, m.UserCreate, m.UserUpdate, m.UserDisableDelete, m.ProvisionDisabledUsers,
-		m.RemoveUserAction, m.MaxDeprovisions, m.OnDestroy,
+		m.RemoveUserAction, m.MaxDeprovisions, m.OnDestroy, m.ManageDevices, m.PrimaryDeviceOnCreate,
 	} {
+		if v.IsUnknown() {
+			return false
+		}
+	}
+	for _, v := range m.AttributeMapping.deviceValues() {
 		if v.IsUnknown() {
 			return false
 		}

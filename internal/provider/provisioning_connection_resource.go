@@ -64,6 +64,8 @@ type connectionModel struct {
 	RemoveUserAction       types.String      `tfsdk:"remove_user_action"`
 	MaxDeprovisions        types.Int64       `tfsdk:"max_deprovisions"`
 	OnDestroy              types.String      `tfsdk:"on_destroy"`
+	ManageDevices          types.String      `tfsdk:"manage_devices"`
+	PrimaryDeviceOnCreate  types.String      `tfsdk:"primary_device_on_create"`
 	Users                  types.Map         `tfsdk:"users"`
 }
 
@@ -80,6 +82,15 @@ type attributeMapping struct {
 	Email     types.String `tfsdk:"email"`
 	FirstName types.String `tfsdk:"first_name"`
 	LastName  types.String `tfsdk:"last_name"`
+	MFAEmail1 types.String `tfsdk:"mfa_email_1"`
+	MFAEmail2 types.String `tfsdk:"mfa_email_2"`
+	MFAEmail3 types.String `tfsdk:"mfa_email_3"`
+	MFASMS1   types.String `tfsdk:"mfa_sms_1"`
+	MFASMS2   types.String `tfsdk:"mfa_sms_2"`
+	MFASMS3   types.String `tfsdk:"mfa_sms_3"`
+	MFAVoice1 types.String `tfsdk:"mfa_voice_1"`
+	MFAVoice2 types.String `tfsdk:"mfa_voice_2"`
+	MFAVoice3 types.String `tfsdk:"mfa_voice_3"`
 }
 
 // directoryAttributes are the mapped directory attribute names and their settings.
@@ -88,12 +99,18 @@ func (m *attributeMapping) directoryAttributes() []directoryAttribute {
 		return nil
 	}
 	at := path.Root("attribute_mapping")
-	return []directoryAttribute{
+	attrs := []directoryAttribute{
 		{at.AtName("username"), m.Username.ValueString()},
 		{at.AtName("email"), m.Email.ValueString()},
 		{at.AtName("first_name"), m.FirstName.ValueString()},
 		{at.AtName("last_name"), m.LastName.ValueString()},
 	}
+	// A misspelt device attribute would read as empty for every user, and a removed value
+	// unpairs the slot's device: these are checked like the rest.
+	for i, a := range m.deviceAttrs() {
+		attrs = append(attrs, directoryAttribute{at.AtName(reconcile.Slot(i).Name()), a})
+	}
+	return attrs
 }
 
 func (r *ProvisioningConnectionResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
@@ -176,10 +193,21 @@ func (r *ProvisioningConnectionResource) Schema(_ context.Context, _ resource.Sc
 				ElementType: types.StringType,
 				MarkdownDescription: "Managed users keyed by PingID username. Each value is one canonical JSON object (sorted keys): " +
 					"`dn`, `email`, `first_name`, `last_name`, `enabled` (false = disabled by this connection), `status` (PingID status) and " +
-					"`source_state` (`in_scope`, `disabled`, `out_of_scope` or `deleted`). Terraform shows a changed value as a structured " +
-					"`jsonencode` diff. A map of strings keeps plans linear in the number of users.",
+					"`source_state` (`in_scope`, `disabled`, `out_of_scope` or `deleted`); with `manage_devices` other than `none` also " +
+					"`devices`, an object from slot to value (`{\"mfa_sms_1\":\"+15550102030\"}`, the devices PingID has under the " +
+					"managed nicknames), and with `overwrite` `other_devices`, the sorted list of the user's other devices " +
+					"(`\"iPhone: iPhone of eva\"`), planned as `[]` where they will be unpaired. Terraform shows a changed value as a " +
+					"structured `jsonencode` diff. A map of strings keeps plans linear in the number of users.",
 			},
 		},
+	}
+	for name, a := range deviceSettingAttributes() {
+		resp.Schema.Attributes[name] = a
+	}
+	if mapping, ok := resp.Schema.Attributes["attribute_mapping"].(schema.SingleNestedAttribute); ok {
+		for name, a := range deviceMappingAttributes() {
+			mapping.Attributes[name] = a
+		}
 	}
 }
 
@@ -190,6 +218,7 @@ func (r *ProvisioningConnectionResource) ValidateConfig(ctx context.Context, req
 		return
 	}
 	resp.Diagnostics.Append(validateSourceSelector(m.SourceLocation.GroupDN, m.SourceLocation.Filter, path.Root("source_location").AtName("group_dn"))...)
+	validateDeviceSettings(m, &resp.Diagnostics)
 }
 
 func (r *ProvisioningConnectionResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
@@ -212,6 +241,9 @@ func (m connectionModel) spec() source.Spec {
 		FirstNameAttr: m.AttributeMapping.FirstName.ValueString(),
 		LastNameAttr:  m.AttributeMapping.LastName.ValueString(),
 	}
+	if m.deviceMode() != reconcile.DevicesNone {
+		s.DeviceAttrs = m.AttributeMapping.deviceAttrs()
+	}
 	s.Query.Attributes = s.MappedAttributes()
 	return s
 }
@@ -226,7 +258,7 @@ func (r *ProvisioningConnectionResource) gatherer() source.Gatherer {
 }
 
 func (m connectionModel) options() reconcile.Options {
-	return reconcile.Options{
+	o := reconcile.Options{
 		UserCreate:             m.UserCreate.ValueBool(),
 		UserUpdate:             m.UserUpdate.ValueBool(),
 		UserDisableDelete:      m.UserDisableDelete.ValueBool(),
@@ -239,6 +271,8 @@ func (m connectionModel) options() reconcile.Options {
 			MapLastName:  m.AttributeMapping.LastName.ValueString() != "",
 		},
 	}
+	m.deviceOptions(&o.Mapping)
+	return o
 }
 
 // hasSource reports whether the model carries a usable source location (not after import).
@@ -278,6 +312,12 @@ func (r *ProvisioningConnectionResource) Update(ctx context.Context, req resourc
 	}
 	links, d := getLinkSet(ctx, req.Private)
 	resp.Diagnostics.Append(d...)
+	baseline, d := getDeviceBaseline(ctx, req.Private)
+	resp.Diagnostics.Append(d...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	prior = withDeviceBaseline(prior, baseline, plan.deviceMode())
 	plan.ID = state.ID
 	r.apply(ctx, prior, links, &plan, &resp.Diagnostics)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
@@ -305,10 +345,15 @@ func (r *ProvisioningConnectionResource) apply(ctx context.Context, prior map[st
 		done[k] = v
 	}
 	var failures []string
+	partlyDone := 0
 	for _, res := range results {
 		auditResult(ctx, plan.Name.ValueString(), res)
 		if res.Err != nil {
 			failures = append(failures, fmt.Sprintf("%s (%s): %s", res.Action.Username, res.Action.Kind, res.Err))
+			if res.Done != nil {
+				done[res.Action.Username] = *res.Done // e.g. created, with the devices that did pair
+				partlyDone++
+			}
 			continue
 		}
 		if res.Action.Planned == nil {
@@ -323,9 +368,13 @@ func (r *ProvisioningConnectionResource) apply(ctx context.Context, prior map[st
 	users, d := encodeUsers(done)
 	diags.Append(d...)
 	plan.Users = users
+	partly := ""
+	if partlyDone > 0 {
+		partly = fmt.Sprintf(" and what was done of %d that failed part-way (a user created or updated, and every device that did pair)", partlyDone)
+	}
 	diags.AddError("Some PingID user changes failed",
-		fmt.Sprintf("%d of %d user changes failed; the state records the %d that succeeded, so the next plan shows only what is left.\n\n%s",
-			len(failures), len(actions), len(actions)-len(failures), strings.Join(limitList(failures, 50), "\n")))
+		fmt.Sprintf("%d of %d user changes failed; the state records the %d that succeeded%s, so the next plan shows only what is left.\n\n%s",
+			len(failures), len(actions), len(actions)-len(failures), partly, strings.Join(limitList(failures, 50), "\n")))
 	return true
 }
 

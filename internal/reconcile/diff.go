@@ -52,6 +52,8 @@ func classify(prior, next Entry) ActionKind {
 		return KindEnable
 	case prior.Email != next.Email || prior.FirstName != next.FirstName || prior.LastName != next.LastName:
 		return KindUpdate
+	case DeviceDiff(prior, next).Any():
+		return KindUpdate
 	case prior != next:
 		return KindStateOnly
 	}
@@ -90,6 +92,13 @@ func changes(prior, next Entry) []FieldChange {
 	add("enabled", strconv.FormatBool(prior.Enabled), strconv.FormatBool(next.Enabled))
 	add(FieldFirstName, prior.FirstName, next.FirstName)
 	add(FieldLastName, prior.LastName, next.LastName)
+	dc := DeviceDiff(prior, next)
+	for _, s := range dc.Slots {
+		add("devices."+s.Name(), prior.Devices.Values[s], next.Devices.Values[s])
+	}
+	if len(dc.RemoveOthers) > 0 {
+		add("other_devices", strings.Join(dc.RemoveOthers, ", "), "")
+	}
 	add("source_state", string(prior.SourceState), string(next.SourceState))
 	add("status", prior.Status, next.Status)
 	return out
@@ -135,6 +144,9 @@ func describe(kind ActionKind, prior, next Entry) string {
 		if next.SourceState == SourceDisabled {
 			return "disabled in directory, created disabled"
 		}
+		if dd := describeDevices(prior, next, DeviceDiff(prior, next)); dd != "" {
+			return "in scope, not in PingID; " + dd
+		}
 		return "in scope, not in PingID"
 	case KindLink:
 		if next.SourceState == SourceDisabled {
@@ -167,9 +179,15 @@ func describe(kind ActionKind, prior, next Entry) string {
 		if prior.Status != next.Status {
 			parts = append(parts, "status changed")
 		}
+		if prior.Devices.Managed && !next.Devices.Managed || prior.OtherDevices.Managed && !next.OtherDevices.Managed {
+			parts = append(parts, "devices no longer recorded (manage_devices changed)")
+		}
 	}
 	if fields := changedAttributes(prior, next); fields != "" {
 		parts = append(parts, fields+" changed")
+	}
+	if dd := describeDevices(prior, next, DeviceDiff(prior, next)); dd != "" {
+		parts = append(parts, dd)
 	}
 	return strings.Join(parts, "; ")
 }

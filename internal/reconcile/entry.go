@@ -46,6 +46,11 @@ type Entry struct {
 	Enabled     bool
 	Status      string
 	SourceState SourceState
+	// Devices and OtherDevices are present only when devices are managed (manage_devices other
+	// than "none"; other_devices only with "overwrite"): without them an entry's JSON is exactly
+	// what earlier versions wrote.
+	Devices      Devices
+	OtherDevices OtherDevices
 }
 
 // FoldUsername is the case-insensitive matching key for usernames. Callers build the keys of
@@ -58,7 +63,13 @@ func FoldUsername(username string) string { return strings.ToLower(username) }
 func (e Entry) JSON() string {
 	var b strings.Builder
 	b.Grow(128 + len(e.DN) + len(e.Email) + len(e.FirstName) + len(e.LastName) + len(e.Status) + len(e.SourceState))
-	b.WriteString(`{"dn":`)
+	if e.Devices.Managed {
+		b.WriteString(`{"devices":`)
+		devicesJSON(&b, e.Devices)
+		b.WriteString(`,"dn":`)
+	} else {
+		b.WriteString(`{"dn":`)
+	}
 	writeJSONString(&b, e.DN)
 	b.WriteString(`,"email":`)
 	writeJSONString(&b, e.Email)
@@ -70,6 +81,10 @@ func (e Entry) JSON() string {
 	writeJSONString(&b, e.FirstName)
 	b.WriteString(`,"last_name":`)
 	writeJSONString(&b, e.LastName)
+	if e.OtherDevices.Managed {
+		b.WriteString(`,"other_devices":`)
+		b.WriteString(e.OtherDevices.json())
+	}
 	b.WriteString(`,"source_state":`)
 	writeJSONString(&b, string(e.SourceState))
 	b.WriteString(`,"status":`)
@@ -139,17 +154,20 @@ func writeJSONString(b *strings.Builder, s string) {
 
 // entryJSON has pointer fields so that a missing key is detected.
 type entryJSON struct {
-	DN          *string `json:"dn"`
-	Email       *string `json:"email"`
-	Enabled     *bool   `json:"enabled"`
-	FirstName   *string `json:"first_name"`
-	LastName    *string `json:"last_name"`
-	SourceState *string `json:"source_state"`
-	Status      *string `json:"status"`
+	Devices      json.RawMessage `json:"devices"`
+	OtherDevices json.RawMessage `json:"other_devices"`
+	DN           *string         `json:"dn"`
+	Email        *string         `json:"email"`
+	Enabled      *bool           `json:"enabled"`
+	FirstName    *string         `json:"first_name"`
+	LastName     *string         `json:"last_name"`
+	SourceState  *string         `json:"source_state"`
+	Status       *string         `json:"status"`
 }
 
 // ParseEntry decodes one `users` value. It is strict, because a silently misread entry would
-// drive wrong actions: every key must be present with its JSON type, no other key is allowed,
+// drive wrong actions: every key must be present with its JSON type (devices and other_devices
+// are optional: they are present only where devices are managed), no other key is allowed,
 // nothing may follow the object, and source_state must be one of the four states. Whitespace
 // and key order are free (key names match case-insensitively, as encoding/json does).
 func ParseEntry(s string) (Entry, error) {
@@ -164,7 +182,16 @@ func ParseEntry(s string) (Entry, error) {
 // It reports false for anything else, which then goes through encoding/json.
 func parseCanonical(s string) (Entry, bool) {
 	var e Entry
-	rest, ok := strings.CutPrefix(s, `{"dn":"`)
+	var rest string
+	var ok bool
+	if devices, found := strings.CutPrefix(s, `{"devices":{`); found {
+		if e.Devices, rest, ok = cutCanonicalDevices(devices); !ok {
+			return Entry{}, false
+		}
+		rest, ok = strings.CutPrefix(rest, `,"dn":"`)
+	} else {
+		rest, ok = strings.CutPrefix(s, `{"dn":"`)
+	}
 	if e.DN, rest, ok = cutPlainString(rest, ok); !ok {
 		return Entry{}, false
 	}
@@ -184,6 +211,11 @@ func parseCanonical(s string) (Entry, bool) {
 	if e.LastName, rest, ok = cutPlainString(rest, ok); !ok {
 		return Entry{}, false
 	}
+	if others, ok := strings.CutPrefix(rest, `,"other_devices":[`); ok {
+		if e.OtherDevices, rest, ok = cutCanonicalOthers(others); !ok {
+			return Entry{}, false
+		}
+	}
 	rest, ok = strings.CutPrefix(rest, `,"source_state":"`)
 	var state string
 	if state, rest, ok = cutPlainString(rest, ok); !ok {
@@ -195,6 +227,60 @@ func parseCanonical(s string) (Entry, bool) {
 	}
 	e.SourceState = SourceState(state)
 	return e, e.SourceState.Valid()
+}
+
+// cutCanonicalDevices reads the members of a devices object as JSON writes them (slot names in
+// order, plain non-empty values) up to and including its '}', and returns what follows.
+func cutCanonicalDevices(s string) (Devices, string, bool) {
+	d := Devices{Managed: true}
+	next := Slot(0)
+	for first := true; ; first = false {
+		if rest, ok := strings.CutPrefix(s, "}"); ok {
+			return d, rest, true
+		}
+		if !first {
+			var ok bool
+			if s, ok = strings.CutPrefix(s, ","); !ok {
+				return Devices{}, "", false
+			}
+		}
+		name, rest, ok := strings.Cut(strings.TrimPrefix(s, `"`), `":"`)
+		if !ok || !strings.HasPrefix(s, `"`) {
+			return Devices{}, "", false
+		}
+		slot, ok := ParseSlot(name)
+		if !ok || slot < next {
+			return Devices{}, "", false
+		}
+		var v string
+		if v, s, ok = cutPlainString(rest, true); !ok || v == "" {
+			return Devices{}, "", false
+		}
+		d.Values[slot], next = v, slot+1
+	}
+}
+
+// cutCanonicalOthers reads the labels of an other_devices array (plain strings) up to and
+// including its ']', and returns what follows.
+func cutCanonicalOthers(s string) (OtherDevices, string, bool) {
+	var labels []string
+	for first := true; ; first = false {
+		if rest, ok := strings.CutPrefix(s, "]"); ok {
+			return NewOtherDevices(labels), rest, true
+		}
+		if !first {
+			var ok bool
+			if s, ok = strings.CutPrefix(s, ","); !ok {
+				return OtherDevices{}, "", false
+			}
+		}
+		rest, ok := strings.CutPrefix(s, `"`)
+		var label string
+		if label, s, ok = cutPlainString(rest, ok); !ok {
+			return OtherDevices{}, "", false
+		}
+		labels = append(labels, label)
+	}
 }
 
 // cutPlainString splits s at the first '"' when the value before it needs no unescaping: no
@@ -251,7 +337,7 @@ func parseEntryJSON(s string) (Entry, error) {
 	if !state.Valid() {
 		return Entry{}, fmt.Errorf("decoding user entry: unknown source_state %q (want in_scope, disabled, out_of_scope or deleted)", *raw.SourceState)
 	}
-	return Entry{
+	e := Entry{
 		DN:          *raw.DN,
 		Email:       *raw.Email,
 		FirstName:   *raw.FirstName,
@@ -259,7 +345,26 @@ func parseEntryJSON(s string) (Entry, error) {
 		Enabled:     *raw.Enabled,
 		Status:      *raw.Status,
 		SourceState: state,
-	}, nil
+	}
+	if raw.Devices != nil {
+		var m map[string]string
+		if err := json.Unmarshal(raw.Devices, &m); err != nil || m == nil {
+			return Entry{}, errors.New("decoding user entry: devices must be an object of strings")
+		}
+		d, err := parseDevicesObject(m)
+		if err != nil {
+			return Entry{}, fmt.Errorf("decoding user entry: %w", err)
+		}
+		e.Devices = d
+	}
+	if raw.OtherDevices != nil {
+		var labels []string
+		if err := json.Unmarshal(raw.OtherDevices, &labels); err != nil || labels == nil {
+			return Entry{}, errors.New("decoding user entry: other_devices must be an array of strings")
+		}
+		e.OtherDevices = NewOtherDevices(labels)
+	}
+	return e, nil
 }
 
 // ParseUsers decodes a whole `users` map; the error names the offending username.
@@ -284,8 +389,8 @@ func EncodeUsers(users map[string]Entry) map[string]string {
 	return values
 }
 
-// Refreshed is the Read rule: the prior entry updated with what PingID reports now. Attributes
-// and status are taken as they are. Enabled follows the status only where the status is
+// Refreshed is the Read rule: the prior entry updated with what PingID reports now. Attributes,
+// status and the device members the entry records (devices, other_devices) are taken as they are. Enabled follows the status only where the status is
 // conclusive: SUSPENDED means disabled and ACTIVE means enabled (so suspending or re-activating
 // outside Terraform shows up as drift); any other status (NOT_ACTIVE, PENDING_ACTIVATION, ...)
 // keeps the recorded value, because PingID cannot suspend a user who never activated (error
@@ -297,6 +402,15 @@ func Refreshed(prior Entry, current PingIDUser) Entry {
 	e.FirstName = current.FirstName
 	e.LastName = current.LastName
 	e.Status = current.Status
+	if e.Devices.Managed || e.OtherDevices.Managed {
+		slotsSeen, others := ObservedDevices(current.Devices)
+		if e.Devices.Managed {
+			e.Devices = slotsSeen
+		}
+		if e.OtherDevices.Managed {
+			e.OtherDevices = others
+		}
+	}
 	switch current.Status {
 	case StatusSuspended:
 		e.Enabled = false

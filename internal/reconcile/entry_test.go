@@ -206,6 +206,13 @@ func TestParseEntryFastPathAgreesWithEncodingJSON(t *testing.T) {
 	if _, ok := parseCanonical(plain.JSON()); !ok {
 		t.Fatalf("canonical entry %s does not take the fast path", plain.JSON())
 	}
+	withDevices := plain
+	withDevices.Devices = Devices{Managed: true}
+	withDevices.Devices.Values[SlotSMS1], withDevices.Devices.Values[SlotVoice3] = "+15550102030", "+1555,12#"
+	withDevices.OtherDevices = NewOtherDevices([]string{"iPhone: a", "Android: b"})
+	if got, ok := parseCanonical(withDevices.JSON()); !ok || got != withDevices {
+		t.Fatalf("canonical entry %s does not take the fast path: %+v, %v", withDevices.JSON(), got, ok)
+	}
 	rng := rand.New(rand.NewSource(2))
 	alphabet := []string{"a", "\"", "\\", "\x01", "é", "\xff", "\u2028", "}", ",", "_", "in_scope", "true"}
 	states := []SourceState{SourceInScope, SourceDisabled, SourceOutOfScope, SourceDeleted, "bogus"}
@@ -220,6 +227,19 @@ func TestParseEntryFastPathAgreesWithEncodingJSON(t *testing.T) {
 		}
 		e := Entry{DN: parts[0], Email: parts[1], FirstName: parts[2], LastName: parts[3], Status: parts[4],
 			Enabled: rng.Intn(2) == 0, SourceState: states[rng.Intn(len(states))]}
+		if rng.Intn(2) == 0 { // with device members
+			e.Devices.Managed = true
+			for n := rng.Intn(4); n > 0; n-- {
+				e.Devices.Values[rng.Intn(NumSlots)] = parts[rng.Intn(len(parts))]
+			}
+			if rng.Intn(2) == 0 {
+				var labels []string
+				for n := rng.Intn(3); n > 0; n-- {
+					labels = append(labels, parts[rng.Intn(len(parts))])
+				}
+				e.OtherDevices = NewOtherDevices(labels)
+			}
+		}
 		s := []byte(e.JSON())
 		assertParsePathsAgree(t, string(s))
 		// Corrupt it: a random byte replaced, removed or the tail cut.
@@ -240,5 +260,6 @@ func FuzzParseEntry(f *testing.F) {
 	f.Add(Entry{DN: "uid=a", Email: "a@x", Enabled: true, Status: "ACTIVE", SourceState: SourceInScope}.JSON())
 	f.Add(Entry{DN: `x"y`, SourceState: SourceDeleted}.JSON())
 	f.Add(`{"dn":"","email":"","enabled":false,"first_name":"","last_name":"","source_state":"disabled","status":""}`)
+	f.Add(`{"devices":{"mfa_email_1":"a@x","mfa_sms_1":"+1"},"dn":"","email":"","enabled":true,"first_name":"","last_name":"","other_devices":["iPhone: x"],"source_state":"in_scope","status":""}`)
 	f.Fuzz(func(t *testing.T, s string) { assertParsePathsAgree(t, s) })
 }

@@ -12,11 +12,16 @@ type DirectoryUser struct {
 	Username, DN               string
 	Enabled                    bool
 	Email, FirstName, LastName *string
+	// Devices holds the value of each mapped device slot, normalised like Device.Value; ""
+	// means the attribute is empty or missing (the slot's device is to be unpaired). Left out of
+	// JSON when empty, so snapshots of connections without devices are as before.
+	Devices [NumSlots]string `json:",omitzero"`
 }
 
 // PingIDUser is one user as PingID returns it.
 type PingIDUser struct {
 	Username, Email, FirstName, LastName, Status, Role string
+	Devices                                            []Device `json:",omitempty"`
 }
 
 // RemoveAction is what deprovisioning does to a PingID user.
@@ -40,6 +45,15 @@ type Options struct {
 // plan or by the executor.
 type Mapping struct {
 	MapEmail, MapFirstName, MapLastName bool
+
+	// ManageDevices is manage_devices ("" = none). MapSlots says which device slots are mapped:
+	// only those follow the directory; the other managed nicknames are left as they are.
+	ManageDevices DeviceMode
+	MapSlots      [NumSlots]bool
+	// PrimaryOnCreate (when SetPrimaryOnCreate) is made the primary device of users the
+	// connection creates; linked users keep theirs.
+	PrimaryOnCreate    Slot
+	SetPrimaryOnCreate bool
 }
 
 // deleteMode reports whether removal deletes users.
@@ -85,6 +99,7 @@ type Action struct {
 // Summary counts actions by kind (Provision counts creates and links).
 type Summary struct {
 	Provision, Link, Update, Disable, Enable, Delete int
+	DevicePairs, DeviceUnpairs                       int      // devices to pair (new or replacing) and to unpair
 	SkippedAdmins                                    []string // ADMIN users whose action was withheld, or who were not linked
 	SkippedDisabled                                  []string // disabled directory users not provisioned (provision_disabled_users = false, or remove_user_action = "delete")
 }
@@ -129,6 +144,13 @@ func (e *ThresholdError) Error() string {
 	return b.String()
 }
 
+func devicesWord(n int) string {
+	if n == 1 {
+		return "device"
+	}
+	return "devices"
+}
+
 func usersWord(n int) string {
 	if n == 1 {
 		return "user"
@@ -146,6 +168,9 @@ func (r Result) SummaryLine() string {
 		fmt.Fprintf(&b, " (%d existing PingID %s to link)", s.Link, usersWord(s.Link))
 	}
 	fmt.Fprintf(&b, ", %d to update, %d to disable, %d to enable, %d to delete", s.Update, s.Disable, s.Enable, s.Delete)
+	if s.DevicePairs > 0 || s.DeviceUnpairs > 0 {
+		fmt.Fprintf(&b, "; %d %s to pair, %d to unpair", s.DevicePairs, devicesWord(s.DevicePairs), s.DeviceUnpairs)
+	}
 	if n := len(s.SkippedAdmins); n > 0 {
 		fmt.Fprintf(&b, "; %d PingID ADMIN %s left unchanged", n, usersWord(n))
 	}
@@ -158,6 +183,14 @@ func (r Result) SummaryLine() string {
 func (o Options) validate() error {
 	if o.RemoveAction != RemoveDisable && o.RemoveAction != RemoveDelete {
 		return fmt.Errorf("invalid remove action %q: want %q or %q", o.RemoveAction, RemoveDisable, RemoveDelete)
+	}
+	switch o.ManageDevices {
+	case "", DevicesNone, DevicesMerge, DevicesOverwrite:
+	default:
+		return fmt.Errorf("invalid manage_devices %q: want %q, %q or %q", o.ManageDevices, DevicesNone, DevicesMerge, DevicesOverwrite)
+	}
+	if o.SetPrimaryOnCreate && o.PrimaryOnCreate >= NumSlots {
+		return fmt.Errorf("invalid primary device slot %d", o.PrimaryOnCreate)
 	}
 	return nil
 }
@@ -251,6 +284,9 @@ func Plan(in Input) (Result, error) {
 	slices.SortFunc(p.res.Actions, byUsername)
 	slices.Sort(p.res.Summary.SkippedAdmins)
 	slices.Sort(p.res.Summary.SkippedDisabled)
+	if err := vanishedSlots(in, p.res); err != nil {
+		return Result{}, err
+	}
 	limit := in.Options.MaxDeprovisions
 	if limit >= 0 && len(p.deprovisions) > limit {
 		slices.SortFunc(p.deprovisions, byUsername)
@@ -293,6 +329,7 @@ func (p *planner) managed(username, key string, prior Entry, state SourceState, 
 		notes = append(notes, "not deprovisioned: user_disable_delete = false")
 	}
 
+	planDevices(&next, prior, d, o)
 	kind := classify(prior, next)
 	if p.in.PriorAdmins[key] && kind != KindStateOnly && kind != "" {
 		p.withheldAdmin(username, prior, state, next.DN, kind, describe(kind, prior, next))
@@ -314,6 +351,7 @@ func (p *planner) withheldAdmin(username string, prior Entry, state SourceState,
 	next := prior
 	next.SourceState = state
 	next.DN = dn
+	planDevices(&next, prior, nil, p.in.Options) // devices stay as PingID has them
 	p.res.Planned[username] = next
 	p.res.Summary.SkippedAdmins = append(p.res.Summary.SkippedAdmins, username)
 	if next == prior {
@@ -353,6 +391,7 @@ func (p *planner) link(key string, d DirectoryUser, existing PingIDUser) error {
 		Status:      existing.Status,
 		SourceState: state,
 	}
+	current = withObservedDevices(current, existing.Devices, o.ManageDevices)
 	next := current
 	if o.UserUpdate {
 		applyMapped(&next, d, o)
@@ -363,6 +402,7 @@ func (p *planner) link(key string, d DirectoryUser, existing PingIDUser) error {
 	if state == SourceDisabled && o.UserDisableDelete {
 		next.Enabled = false
 	}
+	planDevices(&next, current, &d, o)
 	reason := describe(KindLink, Entry{}, next)
 	switch {
 	case current.Enabled && !next.Enabled:
@@ -373,9 +413,13 @@ func (p *planner) link(key string, d DirectoryUser, existing PingIDUser) error {
 	if fields := changedAttributes(current, next); fields != "" {
 		reason += "; " + fields + " changed"
 	}
+	if dd := describeDevices(current, next, DeviceDiff(current, next)); dd != "" {
+		reason += "; " + dd
+	}
 	p.res.Planned[username] = next
 	p.res.LinkSet[username] = true
-	a := Action{Username: username, Kind: KindLink, Reason: reason, Changes: changes(current, next), Planned: ptr(next)}
+	a := Action{Username: username, Kind: KindLink, Reason: reason, Changes: changes(current, next), Prior: nil, Planned: ptr(next)}
+	p.countDevices(current, next)
 	p.record(a)
 	if current.Enabled && !next.Enabled {
 		p.deprovisions = append(p.deprovisions, a)
@@ -399,13 +443,28 @@ func (p *planner) create(d DirectoryUser) {
 	}
 	next := Entry{DN: d.DN, Enabled: d.Enabled, Status: StatusNotActive, SourceState: state}
 	applyMapped(&next, d, o)
+	planDevices(&next, Entry{}, &d, o)
 	p.res.Planned[d.Username] = next
 	p.record(Action{Username: d.Username, Kind: KindCreate, Reason: describe(KindCreate, Entry{}, next), Changes: changes(Entry{}, next), Planned: ptr(next)})
+}
+
+// countDevices adds the device calls of a change to the summary.
+func (p *planner) countDevices(prior, next Entry) {
+	pair, unpair := deviceSummary(prior, next, DeviceDiff(prior, next))
+	p.res.Summary.DevicePairs += pair
+	p.res.Summary.DeviceUnpairs += unpair
 }
 
 // record adds an action and counts it.
 func (p *planner) record(a Action) {
 	p.res.Actions = append(p.res.Actions, a)
+	if a.Planned != nil && a.Kind != KindLink {
+		var prior Entry
+		if a.Prior != nil {
+			prior = *a.Prior
+		}
+		p.countDevices(prior, *a.Planned)
+	}
 	s := &p.res.Summary
 	switch a.Kind {
 	case KindCreate:

@@ -48,6 +48,10 @@ type Spec struct {
 	Query                                  datastore.Query
 	EmailAttr, FirstNameAttr, LastNameAttr string
 	UsernameAttr                           string
+	// DeviceAttrs are the attributes mapped to the device slots ("" = unmapped), set only when
+	// devices are managed; left out of the fingerprint when empty, so snapshots of connections
+	// without devices stay valid.
+	DeviceAttrs [reconcile.NumSlots]string `json:",omitzero"`
 }
 
 // Fingerprint identifies the source location and mapping a snapshot is read with.
@@ -57,12 +61,12 @@ func (s Spec) Fingerprint() string {
 	return hex.EncodeToString(sum[:])
 }
 
-// MappedAttributes lists the mapped directory attributes (email, first and last name), in that
-// order, leaving out unmapped ones.
+// MappedAttributes lists the mapped directory attributes (email, first and last name, then the
+// device slots), in that order, each once, leaving out unmapped ones.
 func (s Spec) MappedAttributes() []string {
 	var attrs []string
-	for _, a := range []string{s.EmailAttr, s.FirstNameAttr, s.LastNameAttr} {
-		if a != "" {
+	for _, a := range append([]string{s.EmailAttr, s.FirstNameAttr, s.LastNameAttr}, s.DeviceAttrs[:]...) {
+		if a != "" && !slices.Contains(attrs, a) {
 			attrs = append(attrs, a)
 		}
 	}
@@ -178,6 +182,36 @@ func (g Gatherer) Refresh(ctx context.Context, prior map[string]reconcile.Entry)
 	return out, nil
 }
 
+// Devices reads the PingID devices of users (normalised, see DeviceValues), for
+// reconcile.WithDeviceBaseline; users no longer in PingID are left out.
+func (g Gatherer) Devices(ctx context.Context, usernames []string) (map[string][]reconcile.Device, error) {
+	found, err := g.lookUp(ctx, usernames)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string][]reconcile.Device, len(found))
+	for name, u := range found {
+		out[name] = DeviceValues(u.Devices)
+	}
+	return out, nil
+}
+
+// DeviceValues converts PingID devices for the decision core, with values normalised
+// (pingid.NormalizeDeviceValue) like the directory's, so equal addresses compare equal.
+func DeviceValues(ds []pingid.Device) []reconcile.Device {
+	if len(ds) == 0 {
+		return nil
+	}
+	out := make([]reconcile.Device, len(ds))
+	for i, d := range ds {
+		out[i] = reconcile.Device{
+			ID: d.ID.String(), Type: d.Type, Nickname: d.Nickname,
+			Value: pingid.NormalizeDeviceValue(d.Type, d.Value()), Primary: d.IsPrimary(),
+		}
+	}
+	return out
+}
+
 // lookUp fetches users concurrently, keyed by the name asked for; absent users are left out,
 // any other error fails the whole look-up.
 func (g Gatherer) lookUp(ctx context.Context, usernames []string) (map[string]*pingid.User, error) {
@@ -210,7 +244,7 @@ func (s Spec) directoryUser(e datastore.Entry) reconcile.DirectoryUser {
 		}
 		return &v
 	}
-	return reconcile.DirectoryUser{
+	d := reconcile.DirectoryUser{
 		Username:  e.Username,
 		DN:        e.DN,
 		Enabled:   e.Enabled,
@@ -218,10 +252,17 @@ func (s Spec) directoryUser(e datastore.Entry) reconcile.DirectoryUser {
 		FirstName: value(s.FirstNameAttr),
 		LastName:  value(s.LastNameAttr),
 	}
+	for _, slot := range reconcile.Slots() {
+		if attr := s.DeviceAttrs[slot]; attr != "" {
+			d.Devices[slot] = pingid.NormalizeDeviceValue(string(slot.Kind()), e.Attributes[attr])
+		}
+	}
+	return d
 }
 
 func pingIDUser(u *pingid.User) reconcile.PingIDUser {
 	return reconcile.PingIDUser{
 		Username: u.UserName, Email: u.Email, FirstName: u.FirstName, LastName: u.LastName, Status: u.Status, Role: u.Role,
+		Devices: DeviceValues(u.Devices),
 	}
 }

@@ -5,8 +5,9 @@
 //
 // A CHECK is one of
 //
-//	NAME.FIELD=VALUE        a PingID user's FIELD: status, email, first_name, last_name, role
-//	                        or devices (a count)
+//	NAME.FIELD=VALUE        a PingID user's FIELD: status, email, first_name, last_name, role,
+//	                        devices (a count) or device:NICKNAME (that device's phone number or
+//	                        email, "" for a device without one, absent when there is none)
 //	NAME=absent             NAME=present
 //	count=N                 number of PingID users
 //	state:NAME.FIELD=VALUE  a field (dn, email, enabled, source_state, status, ...) of NAME's
@@ -43,7 +44,22 @@ type user struct {
 }
 
 type device struct {
-	Type string `json:"type"`
+	Type     string `json:"type"`
+	Nickname string `json:"nickname"`
+	Phone    string `json:"phone"`
+	Email    string `json:"email"`
+}
+
+// label is how the table shows a device: "SMS Number 1 +15550102030", or the nickname and type
+// of an app or key, "John's iPhone (iPhone)".
+func (d device) label() string {
+	if v := d.Phone + d.Email; v != "" {
+		return d.Nickname + " " + v
+	}
+	if d.Nickname == "" || d.Nickname == d.Type {
+		return d.Type
+	}
+	return d.Nickname + " (" + d.Type + ")"
 }
 
 func main() {
@@ -130,10 +146,10 @@ func printTable(w io.Writer, users []user) error {
 	for _, u := range users {
 		devices := make([]string, 0, len(u.Devices))
 		for _, d := range u.Devices {
-			devices = append(devices, d.Type)
+			devices = append(devices, d.label())
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", u.UserName, u.Status, dash(u.Email),
-			dash(strings.TrimSpace(u.FirstName+" "+u.LastName)), dash(strings.Join(devices, ",")))
+			dash(strings.TrimSpace(u.FirstName+" "+u.LastName)), dash(strings.Join(devices, "; ")))
 	}
 	noun := "users"
 	if len(users) == 1 {
@@ -182,6 +198,20 @@ func check(users []user, c string) string {
 		return fmt.Sprintf("%s.%s: want %q, but PingID has no such user", name, field, want)
 	}
 	var got string
+	if nickname, ok := strings.CutPrefix(field, "device:"); ok {
+		for _, d := range u.Devices {
+			if d.Nickname == nickname {
+				if got = d.Phone + d.Email; got != want {
+					return fmt.Sprintf("%s.%s: want %q, got %q", name, field, want, got)
+				}
+				return ""
+			}
+		}
+		if want == "absent" {
+			return ""
+		}
+		return fmt.Sprintf("%s.%s: want %q, but %s has no device %q", name, field, want, name, nickname)
+	}
 	switch field {
 	case "status":
 		got = u.Status

@@ -11,7 +11,7 @@ import (
 )
 
 const usersJSON = `[
- {"username":"jsmith","first_name":"John","last_name":"Smith","email":"john.smith@example.com","role":"REGULAR","status":"ACTIVE","devices":[{"id":1,"type":"iPhone"}]},
+ {"username":"jsmith","first_name":"John","last_name":"Smith","email":"john.smith@example.com","role":"REGULAR","status":"ACTIVE","devices":[{"id":1,"type":"iPhone","nickname":"John's iPhone"},{"id":2,"type":"SMS","nickname":"SMS Number 1","phone":"+15550102030"}]},
  {"username":"lrossi","first_name":"Luca","last_name":"Rossi","role":"REGULAR","status":"SUSPENDED"}
 ]`
 
@@ -47,16 +47,18 @@ func TestRun(t *testing.T) {
 			args: nil,
 			wantOutput: []string{
 				"USERNAME  STATUS     EMAIL                   NAME        DEVICES",
-				"jsmith    ACTIVE     john.smith@example.com  John Smith  iPhone",
+				"jsmith    ACTIVE     john.smith@example.com  John Smith  John's iPhone (iPhone); SMS Number 1 +15550102030",
 				"lrossi    SUSPENDED  -                       Luca Rossi  -",
 				"(2 users)",
 			},
 		},
 		{
 			name: "passing checks",
-			args: []string{"-quiet", "count=2", "jsmith.status=ACTIVE", "JSMITH.devices=1", "lrossi.email=", "nobody=absent", "jsmith=present"},
+			args: []string{"-quiet", "count=2", "jsmith.status=ACTIVE", "JSMITH.devices=2", "jsmith.device:SMS Number 1=+15550102030", "jsmith.device:Email 1=absent", "lrossi.email=", "nobody=absent", "jsmith=present"},
 		},
 		{name: "wrong status", args: []string{"-quiet", "lrossi.status=ACTIVE"}, wantErr: `lrossi.status: want "ACTIVE", got "SUSPENDED"`},
+		{name: "wrong device", args: []string{"-quiet", "jsmith.device:SMS Number 1=+15550100000"}, wantErr: `want "+15550100000", got "+15550102030"`},
+		{name: "missing device", args: []string{"-quiet", "jsmith.device:Email 1=j@example.com"}, wantErr: `jsmith has no device "Email 1"`},
 		{name: "wrong count", args: []string{"-quiet", "count=3"}, wantErr: "count: want 3 users, got 2"},
 		{name: "absent user present", args: []string{"-quiet", "jsmith=absent"}, wantErr: "jsmith: want absent"},
 		{name: "missing user field", args: []string{"-quiet", "nobody.status=ACTIVE"}, wantErr: "PingID has no such user"},

@@ -5,7 +5,7 @@ data "pingid_datastore_group" "engineering" {
   base_dn    = "OU=People,DC=corp,DC=example,DC=com"
   group_dn   = "CN=Engineering,OU=Groups,DC=corp,DC=example,DC=com"
   nested     = true
-  attributes = ["mail", "givenName", "sn"]
+  attributes = ["mail", "givenName", "sn", "mobile"]
 }
 
 resource "pingid_mapped_user" "engineering" {
@@ -19,6 +19,12 @@ resource "pingid_mapped_user" "engineering" {
   # A member disabled in the directory is suspended in PingID (and re-enabled when the
   # directory account is enabled again).
   enabled = each.value.enabled
+
+  # MFA devices to keep paired, by slot: here the directory's mobile number as the PingID
+  # device "SMS Number 1" (a member without one has the slot's device unpaired), made primary
+  # when this resource creates the user. See the "Managing MFA devices" guide.
+  devices        = { mfa_sms_1 = try(each.value.attributes.mobile, null) }
+  primary_device = "mfa_sms_1"
 
   # What happens when a member leaves the group (or is deleted from the directory):
   # "disable" suspends the PingID user and keeps its devices; "delete" removes it.

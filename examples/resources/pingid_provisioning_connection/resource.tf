@@ -16,6 +16,12 @@ resource "pingid_provisioning_connection" "corp" {
     email      = "mail"
     first_name = "givenName"
     last_name  = "sn"
+
+    # MFA devices, paired under the nicknames "Email 1", "SMS Number 1", "Voice Number 1"
+    # when manage_devices is "merge" or "overwrite" (see the "Managing MFA devices" guide).
+    mfa_email_1 = "mail"
+    mfa_sms_1   = "mobile"
+    mfa_voice_1 = "telephoneNumber"
   }
 
   # The PingID Provisioner's settings, at their defaults.
@@ -24,6 +30,8 @@ resource "pingid_provisioning_connection" "corp" {
   user_disable_delete      = true
   provision_disabled_users = true
   remove_user_action       = "disable"
+  manage_devices           = "none" # "merge" / "overwrite": pair the mfa_* attributes
+  primary_device_on_create = "none" # or "mfa_email_1", "mfa_sms_1", "mfa_voice_1"
 
   # A plan that would disable or delete more than 10 users fails and lists them.
   max_deprovisions = 10
