@@ -20,20 +20,37 @@ import (
 	"github.com/pingid-provisioner/terraform-provider-pingid/internal/testutil/slapd"
 )
 
+// testedCLIs are the CLIs the suite runs against, by the name their `version` command prints:
+// the version each is tested at, and the registry host that CLI resolves the configuration's
+// `pingid-provisioner/pingid` source to, which dev_overrides must name exactly.
+var testedCLIs = map[string]struct{ version, registryHost string }{
+	"Terraform": {version: "1.5.7", registryHost: "registry.terraform.io"},
+	"OpenTofu":  {version: "1.12.6", registryHost: "registry.opentofu.org"},
+}
+
 const (
-	providerAddress  = "registry.terraform.io/pingid-provisioner/pingid"
-	terraformVersion = "1.5.7"
+	providerSource = "pingid-provisioner/pingid"
 	// terraformTimeout bounds one terraform command; a hung command fails the test instead of
 	// the whole package timing out.
 	terraformTimeout = 3 * time.Minute
 )
 
 // binaries is what TestMain prepares once per package run: the provider built from this
-// repository and the Terraform CLI to drive it. A package variable because TestMain is the only
-// place a per-run build can be shared between tests.
+// repository and the CLI (Terraform or OpenTofu) to drive it. A package variable because
+// TestMain is the only place a per-run build can be shared between tests.
 var binaries struct {
 	providerDir string // contains terraform-provider-pingid
-	terraform   string
+	terraform   string // the CLI's path
+	cli         cliUnderTest
+}
+
+// cliUnderTest is what the tests need to know about the CLI they drive.
+type cliUnderTest struct {
+	// name is how the CLI calls itself: "Terraform" or "OpenTofu" (e.g. "changed outside of
+	// OpenTofu").
+	name string
+	// providerAddress is the provider's full address as the CLI resolves it.
+	providerAddress string
 }
 
 func TestMain(m *testing.M) {
@@ -44,7 +61,7 @@ func runTests(m *testing.M) int {
 	if os.Getenv("TF_ACC") == "" {
 		return m.Run() // every test skips
 	}
-	terraform, err := findTerraform()
+	terraform, cli, err := findCLI()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
 		return 1
@@ -59,34 +76,38 @@ func runTests(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
 		return 1
 	}
-	binaries.providerDir, binaries.terraform = dir, terraform
+	binaries.providerDir, binaries.terraform, binaries.cli = dir, terraform, cli
 	return m.Run()
 }
 
-// findTerraform returns TF_ACC_TERRAFORM_PATH after checking it is Terraform 1.5.7: the tests
-// must never run whatever terraform happens to be on PATH.
-func findTerraform() (string, error) {
-	path := os.Getenv("TF_ACC_TERRAFORM_PATH")
+// findCLI returns TF_ACC_TERRAFORM_PATH after checking it is one of testedCLIs at its tested
+// version (the tests must never run whatever terraform happens to be on PATH), and the
+// name and the provider's address as that CLI resolves it.
+func findCLI() (path string, cli cliUnderTest, err error) {
+	path = os.Getenv("TF_ACC_TERRAFORM_PATH")
 	if path == "" {
-		return "", errors.New("TF_ACC_TERRAFORM_PATH is not set; run the tests with `make testacc` (it points it at bin/terraform)")
+		return "", cli, errors.New("TF_ACC_TERRAFORM_PATH is not set; run the tests with `make testacc` (bin/terraform) or `make test-tofu` (bin/tofu)")
 	}
-	out, err := exec.CommandContext(context.Background(), path, "version", "-json").Output()
+	// `version -json` says "terraform_version" for both CLIs; the first line of the text output
+	// names the CLI: "Terraform v1.5.7", "OpenTofu v1.12.6". An empty CLI configuration, because
+	// OpenTofu prints a warning ahead of it when TF_CLI_CONFIG_FILE names a missing file.
+	cmd := exec.CommandContext(context.Background(), path, "version")
+	cmd.Env = append(cleanEnv(), "TF_CLI_CONFIG_FILE="+os.DevNull, "CHECKPOINT_DISABLE=1")
+	out, err := cmd.Output()
 	if err != nil {
-		return "", fmt.Errorf("%s version: %w", path, err)
+		return "", cli, fmt.Errorf("%s version: %w", path, err)
 	}
-	var v struct {
-		Version string `json:"terraform_version"`
+	firstLine, _, _ := strings.Cut(string(out), "\n")
+	name, version, _ := strings.Cut(strings.TrimSpace(firstLine), " v")
+	tested, ok := testedCLIs[name]
+	if !ok || version != tested.version {
+		return "", cli, fmt.Errorf("%s reports %q; the suite runs Terraform v%s or OpenTofu v%s",
+			path, firstLine, testedCLIs["Terraform"].version, testedCLIs["OpenTofu"].version)
 	}
-	if err := json.Unmarshal(out, &v); err != nil {
-		return "", fmt.Errorf("%s version -json: %w", path, err)
-	}
-	if v.Version != terraformVersion {
-		return "", fmt.Errorf("%s is Terraform %s, want %s", path, v.Version, terraformVersion)
-	}
-	return path, nil
+	return path, cliUnderTest{name: name, providerAddress: tested.registryHost + "/" + providerSource}, nil
 }
 
-// buildProvider builds the provider binary into dir, as Terraform expects to find it through
+// buildProvider builds the provider binary into dir, as the CLI expects to find it through
 // dev_overrides.
 func buildProvider(dir string) error {
 	gomod, err := exec.CommandContext(context.Background(), "go", "env", "GOMOD").Output()
@@ -244,7 +265,7 @@ provider_installation {
     path = %q
   }
 }
-`, providerAddress, binaries.providerDir, mirror))
+`, binaries.cli.providerAddress, binaries.providerDir, mirror))
 	return w
 }
 
@@ -274,7 +295,7 @@ func (w *world) writeConfig(t *testing.T, hcl string) {
 const terraformBlock = `terraform {
   required_providers {
     pingid = {
-      source = "pingid-provisioner/pingid"
+      source = "` + providerSource + `"
     }
   }
 }

@@ -311,7 +311,7 @@ func testUpgradeSavedPlanInstalled(t *testing.T, old lastRelease) {
 	mirror := filepath.Join(t.TempDir(), "mirror")
 	install := func(version, providerDir string) {
 		t.Helper()
-		dir := filepath.Join(mirror, filepath.FromSlash(providerAddress), version, runtime.GOOS+"_"+runtime.GOARCH)
+		dir := filepath.Join(mirror, filepath.FromSlash(binaries.cli.providerAddress), version, runtime.GOOS+"_"+runtime.GOARCH)
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -390,7 +390,7 @@ func assertQuiet(t *testing.T, res result, allowedWarnings ...string) {
 			t.Errorf("terraform %s printed %q:\n%s", strings.Join(res.args, " "), line, res)
 		}
 	}
-	if strings.Contains(out, "changed outside of Terraform") {
+	if strings.Contains(out, "changed outside of "+binaries.cli.name) {
 		t.Errorf("terraform %s noted changes outside of Terraform:\n%s", strings.Join(res.args, " "), res)
 	}
 }
