@@ -91,6 +91,8 @@ type Brake struct {
 	Allowed   int    // deprovisions the setting allows for this connection
 	Basis     string // how Allowed follows from Value, e.g. "20 % of 40 managed users"
 	Planned   int
+
+	percent float64
 }
 
 // Headroom is how many more deprovisions the brake would allow.
@@ -183,6 +185,9 @@ func Build(data []byte) (*Report, error) {
 	for _, res := range rep.Resources {
 		for i := range res.Brakes {
 			res.Brakes[i].Planned = res.Deprovisions
+			if res.Brakes[i].Setting == "max_deprovisions_percent" {
+				percentBrake(&res.Brakes[i], res)
+			}
 		}
 	}
 	if b.mappedCreates > 0 {
@@ -563,11 +568,28 @@ func (c *connReview) brakes(v *connectionValues) {
 	if v.MaxDeprovisionsPercent != nil {
 		pct, err := v.MaxDeprovisionsPercent.Float64()
 		if err == nil {
-			allowed := int(math.Floor(pct*float64(c.res.Managed)/100 + 1e-9))
-			c.res.Brakes = append(c.res.Brakes, Brake{Setting: "max_deprovisions_percent", Value: v.MaxDeprovisionsPercent.String(), Unlimited: pct < 0,
-				Allowed: allowed, Basis: fmt.Sprintf("%s %% of %d managed", v.MaxDeprovisionsPercent.String(), c.res.Managed)})
+			// Allowed and Basis follow once the links are counted (percentBrake).
+			c.res.Brakes = append(c.res.Brakes, Brake{Setting: "max_deprovisions_percent", Value: v.MaxDeprovisionsPercent.String(), Unlimited: pct < 0, percent: pct})
 		}
 	}
+}
+
+// percentBrake completes the max_deprovisions_percent brake the way the provider applies it:
+// the share of the users the connection manages (before the plan, plus the users it links),
+// rounded down, but at least one user for any positive share, so a single leaver never stops a
+// small tenant; 0 allows none.
+func percentBrake(b *Brake, res *Resource) {
+	managed := res.Managed
+	if res.PlanAction != "delete" {
+		managed += res.Counts[ActionLink]
+	}
+	switch {
+	case b.percent == 0:
+		b.Allowed = 0
+	case b.percent > 0:
+		b.Allowed = max(int(math.Floor(b.percent*float64(managed)/100+1e-9)), 1)
+	}
+	b.Basis = fmt.Sprintf("%s %% of %d managed", b.Value, managed)
 }
 
 func mappedFields(changes []Change) string {

@@ -94,8 +94,11 @@ func TestBrakeHeadroom(t *testing.T) {
 		pct  any
 		want string
 	}{
-		{json.Number("50"), "50 % of 6 managed = 3 allowed: 1 left"},
-		{json.Number("20"), "20 % of 6 managed = 1 allowed: 0 left (over by 1: applying this plan fails)"},
+		// 6 managed before the plan + erin, whom it links.
+		{json.Number("50"), "50 % of 7 managed = 3 allowed: 1 left"},
+		{json.Number("20"), "20 % of 7 managed = 1 allowed: 0 left (over by 1: applying this plan fails)"},
+		{json.Number("5"), "5 % of 7 managed = 1 allowed: 0 left (over by 1: applying this plan fails)"}, // at least one
+		{json.Number("0"), "0 % of 7 managed = 0 allowed: 0 left (over by 2: applying this plan fails)"},
 		{json.Number("-1"), "-1 (off): no limit"},
 	} {
 		plan := mutatePlan(t, func(rc map[string]any) {
