@@ -696,8 +696,24 @@ func (b *builder) mappedUser(rc *resourceChange) error {
 		removed("replaced: username changed")
 		created()
 	case "update":
+		// A value known only after apply is compared as unchanged and listed as such: it must
+		// neither hide a change nor look like a removal (an unknown other_devices is not "none").
 		av := visible(after, unknown)
+		for k := range unknown {
+			if v, ok := before[k]; ok {
+				av[k] = v
+			}
+		}
 		changes := attributeChanges(before, av, mappedUserHidden)
+		for _, k := range sortedKeys(unknown) {
+			if !mappedUserHidden[k] {
+				c := Change{Field: k, New: sp("(known after apply)")}
+				if v, ok := before[k]; ok {
+					c.Old = sp(display(v))
+				}
+				changes = append(changes, c)
+			}
+		}
 		be, _ := before["enabled"].(bool)
 		ae, aeKnown := av["enabled"].(bool)
 		row := Row{User: username(after), Changes: changes}
@@ -732,11 +748,17 @@ func (b *builder) mappedUser(rc *resourceChange) error {
 	return nil
 }
 
-// visible drops the attributes that are unknown until apply.
-func visible(v map[string]any, unknown map[string]bool) map[string]any {
-	if len(unknown) == 0 {
-		return v
+func sortedKeys(m map[string]bool) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
 	}
+	slices.Sort(keys)
+	return keys
+}
+
+// visible returns a copy of v without the attributes that are unknown until apply.
+func visible(v map[string]any, unknown map[string]bool) map[string]any {
 	out := make(map[string]any, len(v))
 	for k, x := range v {
 		if !unknown[k] {

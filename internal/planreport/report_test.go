@@ -114,7 +114,12 @@ func TestBrakeHeadroom(t *testing.T) {
 // mutatePlan loads the real change plan, lets edit change the corp connection's resource
 // change, and returns the plan JSON.
 func mutatePlan(t *testing.T, edit func(rc map[string]any)) []byte {
-	const address = "pingid_provisioning_connection.corp"
+	t.Helper()
+	return mutateResource(t, "pingid_provisioning_connection.corp", edit)
+}
+
+// mutateResource is mutatePlan for the resource change at address.
+func mutateResource(t *testing.T, address string, edit func(rc map[string]any)) []byte {
 	t.Helper()
 	dec := json.NewDecoder(bytes.NewReader(readFixture(t, filepath.Join(tfFixtures, "changes.json"))))
 	dec.UseNumber()
@@ -245,6 +250,42 @@ func deref(p *string) string {
 		return ""
 	}
 	return *p
+}
+
+// TestMappedUserDevices: pingid_mapped_user's devices (issue 14) on the real change plan's
+// update of ken; an other_devices known only after apply is neither a removal nor hidden.
+func TestMappedUserDevices(t *testing.T) {
+	plan := mutateResource(t, `pingid_mapped_user.staff["ken"]`, func(rc map[string]any) {
+		before(rc)["devices"] = map[string]any{"mfa_sms_1": "+15550100001"}
+		before(rc)["other_devices"] = []any{"iPhone: iPhone of ken"}
+		after(rc)["devices"] = map[string]any{"mfa_sms_1": "+15550100002", "mfa_email_1": "ken.king@example.com"}
+		delete(after(rc), "other_devices")
+		obj(change(rc)["after_unknown"])["other_devices"] = true
+	})
+	got := map[Action]string{}
+	for _, row := range build(t, plan).Rows() {
+		if row.User != "ken" {
+			continue
+		}
+		var fields []string
+		for _, ch := range row.Changes {
+			fields = append(fields, ch.Field+"="+deref(ch.Old)+">"+deref(ch.New))
+		}
+		got[row.Action] = strings.Join(fields, ",")
+	}
+	want := map[Action]string{
+		ActionUpdate:       "email=ken@example.com>ken.king@example.com,other_devices=[\"iPhone: iPhone of ken\"]>(known after apply)",
+		ActionDeviceAdd:    "devices.mfa_email_1=>ken.king@example.com",
+		ActionDeviceChange: "devices.mfa_sms_1=+15550100001>+15550100002",
+	}
+	if len(got) != len(want) {
+		t.Errorf("rows for ken: %v, want %v", got, want)
+	}
+	for a, w := range want {
+		if got[a] != w {
+			t.Errorf("%s: got %q, want %q", a, got[a], w)
+		}
+	}
 }
 
 // TestUnknownFieldsAreShown: a plan from a newer provider with a field this report does not
