@@ -110,8 +110,8 @@ func (r *Report) markdownHead() string {
 	var b strings.Builder
 	b.WriteString("## PingID plan review\n\n")
 	total := r.TotalRows()
-	fmt.Fprintf(&b, "Plan format %s, CLI %s: **%d user %s** in %d PingID %s.\n\n",
-		mdText(r.FormatVersion), mdText(orDash(r.CLIVersion)), total, plural(total, "change", "changes"),
+	fmt.Fprintf(&b, "%s plan (format %s): **%d user %s** in %d PingID %s.\n\n",
+		mdText(r.CLIText()), mdText(r.FormatVersion), total, plural(total, "change", "changes"),
 		len(r.Resources), plural(len(r.Resources), "resource", "resources"))
 	actions := sortedActions(r.Counts)
 	if len(actions) > 0 {

@@ -100,6 +100,7 @@ func (b Brake) Headroom() int { return b.Allowed - b.Planned }
 
 // Report is the review of one plan.
 type Report struct {
+	CLI           string // "Terraform" or "OpenTofu", from the registry the provider was resolved from; "" if neither
 	CLIVersion    string
 	FormatVersion string
 	Resources     []*Resource
@@ -149,7 +150,7 @@ func Build(data []byte) (*Report, error) {
 			return nil, err
 		}
 	}
-	rep := &Report{CLIVersion: p.TerraformVersion, FormatVersion: *p.FormatVersion, Counts: map[Action]int{}}
+	rep := &Report{CLI: cliName(changes), CLIVersion: p.TerraformVersion, FormatVersion: *p.FormatVersion, Counts: map[Action]int{}}
 	for _, res := range b.byAddress {
 		rep.Resources = append(rep.Resources, res)
 	}
@@ -198,6 +199,31 @@ func Build(data []byte) (*Report, error) {
 		rep.Notes = append(rep.Notes, "A connection's new user is shown as a link when PingID already holds it; an existing user who never activated (NOT_ACTIVE) cannot be told apart from a create in the plan and is shown as a create.")
 	}
 	return rep, nil
+}
+
+// cliName tells the CLI that wrote the plan by the registry host it resolved the provider
+// from: both write "terraform_version".
+func cliName(changes []*resourceChange) string {
+	for _, rc := range changes {
+		switch {
+		case strings.HasPrefix(rc.ProviderName, "registry.opentofu.org/"):
+			return "OpenTofu"
+		case strings.HasPrefix(rc.ProviderName, "registry.terraform.io/"):
+			return "Terraform"
+		}
+	}
+	return ""
+}
+
+// CLIText is how the report names the CLI: "Terraform 1.5.7", "OpenTofu 1.12.6".
+func (r *Report) CLIText() string {
+	switch {
+	case r.CLI != "" && r.CLIVersion != "":
+		return r.CLI + " " + r.CLIVersion
+	case r.CLIVersion != "":
+		return "CLI " + r.CLIVersion
+	}
+	return "CLI -"
 }
 
 func typeOrder(t string) int {
