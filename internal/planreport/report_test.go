@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -45,6 +46,11 @@ func TestActionsOfRealPlans(t *testing.T) {
 			"pingid_mapped_user.staff/judy/disable", "pingid_mapped_user.staff/ken/disable",
 		},
 	}
+	// Written only by a build with issue 14's devices (see TestPlanReportFixtures).
+	deviceCases := map[string][]string{
+		"devices-initial": {"phones/alice/create", "phones/bob/create", "phones/carol/create"},
+		"devices-changes": {"phones/alice/device_change", "phones/alice/device_remove", "phones/bob/device_remove", "phones/carol/device_add"},
+	}
 	// Every CLI's plans (Terraform's, OpenTofu's) must give the same rows.
 	clis, err := filepath.Glob(filepath.Join("testdata", "plans", "*"))
 	if err != nil || len(clis) == 0 {
@@ -55,6 +61,17 @@ func TestActionsOfRealPlans(t *testing.T) {
 			t.Run(filepath.Base(dir)+"/"+name, func(t *testing.T) {
 				rep := build(t, readFixture(t, filepath.Join(dir, name+".json")))
 				if got := rowsOf(rep); !slices.Equal(got, want) {
+					t.Errorf("rows:\n got %q\nwant %q", got, want)
+				}
+			})
+		}
+		for name, want := range deviceCases {
+			path := filepath.Join(dir, name+".json")
+			if _, err := os.Stat(path); err != nil {
+				continue
+			}
+			t.Run(filepath.Base(dir)+"/"+name, func(t *testing.T) {
+				if got := rowsOf(build(t, readFixture(t, path))); !slices.Equal(got, want) {
 					t.Errorf("rows:\n got %q\nwant %q", got, want)
 				}
 			})
