@@ -359,8 +359,12 @@ func (c *connReview) parse(user, value, side string) (entry, error) {
 
 func (c *connReview) diff(prior, planned map[string]string, unknownKeys map[string]bool) error {
 	unknown := 0
+	var leftSuspended []string
 	for user, value := range planned {
 		old, managed := prior[user]
+		if managed && strings.Contains(value, `"SUSPENDED"`) && suspendedOutside(value) {
+			leftSuspended = append(leftSuspended, user)
+		}
 		if managed && old == value {
 			continue
 		}
@@ -396,7 +400,32 @@ func (c *connReview) diff(prior, planned map[string]string, unknownKeys map[stri
 	if unknown > 0 {
 		c.res.Notes = append(c.res.Notes, fmt.Sprintf("%d %s known only after apply.", unknown, plural(unknown, "user is", "users are")))
 	}
+	if n := len(leftSuspended); n > 0 {
+		slices.Sort(leftSuspended)
+		c.res.Notes = append(c.res.Notes, fmt.Sprintf("%d %s suspended in PingID outside Terraform %s suspended (in scope; reactivate_suspended_users = true would re-activate them): %s.",
+			n, plural(n, "user", "users"), plural(n, "stays", "stay"), listNames(leftSuspended, 20)))
+	}
 	return nil
+}
+
+// suspendedOutside reports whether a planned entry keeps a user suspended whom the connection
+// did not suspend: in scope, enabled = false and SUSPENDED in PingID (the connection suspends
+// only users in a removal state).
+func suspendedOutside(value string) bool {
+	e, err := parseEntry(value)
+	if err != nil {
+		return false
+	}
+	en, ok := e.enabled()
+	return ok && !en && e.str(fieldSourceState) == "in_scope" && e.str(fieldStatus) == "SUSPENDED"
+}
+
+// listNames joins names, at most limit of them, saying how many more there are.
+func listNames(names []string, limit int) string {
+	if len(names) <= limit {
+		return strings.Join(names, ", ")
+	}
+	return strings.Join(names[:limit], ", ") + fmt.Sprintf(" and %d more", len(names)-limit)
 }
 
 // newUser is a key only in the planned map: a create, or a link of an existing PingID user.

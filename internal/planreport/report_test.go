@@ -305,6 +305,24 @@ func TestMappedUserDevices(t *testing.T) {
 	}
 }
 
+// TestLeftSuspended: issue 13's default keeps a user suspended outside Terraform as PingID has
+// it (ivan in the real change plan, planned unchanged): no row, but a note names him.
+func TestLeftSuspended(t *testing.T) {
+	plan := mutatePlan(t, func(rc map[string]any) {
+		obj(after(rc)["users"])["ivan"] = obj(before(rc)["users"])["ivan"]
+	})
+	rep := build(t, plan)
+	for _, row := range rep.Rows() {
+		if row.User == "ivan" {
+			t.Errorf("ivan is left as he is, yet has a row: %+v", row)
+		}
+	}
+	notes := strings.Join(resourceNamed(t, rep, "corp").Notes, "\n")
+	if !strings.Contains(notes, "1 user suspended in PingID outside Terraform stays suspended") || !strings.Contains(notes, ": ivan.") {
+		t.Errorf("corp notes: %s", notes)
+	}
+}
+
 // TestUnknownFieldsAreShown: a plan from a newer provider with a field this report does not
 // know still shows that field's change instead of dropping it.
 func TestUnknownFieldsAreShown(t *testing.T) {
