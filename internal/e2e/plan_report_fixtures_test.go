@@ -12,8 +12,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+
 	"github.com/pingid-provisioner/terraform-provider-pingid/internal/emulator"
 	"github.com/pingid-provisioner/terraform-provider-pingid/internal/planreport"
+	"github.com/pingid-provisioner/terraform-provider-pingid/internal/provider"
 	"github.com/pingid-provisioner/terraform-provider-pingid/internal/testutil/slapd"
 )
 
@@ -278,6 +281,68 @@ mail: ken.king@example.com
 		plans["destroy"] = w.planFixture(t, "destroy", "-destroy")
 	})
 
+	t.Run("devices", func(t *testing.T) {
+		// Issue 14's users JSON: devices (managed slots) and, with overwrite, other_devices.
+		if !connectionHasAttribute(t, "manage_devices") {
+			t.Skip("pingid_provisioning_connection has no manage_devices in this build (issue 14): no device fixtures")
+		}
+		w := newWorld(t, worldOptions{})
+		if err := w.pingID.SetMaxAllowedDevices(5); err != nil {
+			t.Fatal(err)
+		}
+		w.changeDirectory(t, `dn: uid=alice,`+baseDN+`
+changetype: modify
+add: mobile
+mobile: +1 555 010 0001
+
+dn: uid=bob,`+baseDN+`
+changetype: modify
+add: mobile
+mobile: +1 555 010 0002
+`)
+		w.writeConfig(t, `provider "pingid" {}
+
+resource "pingid_provisioning_connection" "phones" {
+  name = "phones"
+  source_location = {
+    base_dn  = "`+baseDN+`"
+    group_dn = "`+pingIDUsersDN+`"
+  }
+  attribute_mapping = {
+    username  = "uid"
+    email     = "mail"
+    mfa_sms_1 = "mobile"
+  }
+  manage_devices = "overwrite"
+}
+`)
+		plans["devices-initial"] = w.planFixture(t, "devices-initial")
+		w.mustTerraform(t, w.fixtureEnv(), "apply", "-no-color", "-input=false", "devices-initial.tfplan")
+
+		// alice's number changes, bob's is removed, carol gets one; alice also paired an iPhone
+		// in PingID, which overwrite removes.
+		w.changeDirectory(t, `dn: uid=alice,`+baseDN+`
+changetype: modify
+replace: mobile
+mobile: +1 555 010 0009
+
+dn: uid=bob,`+baseDN+`
+changetype: modify
+delete: mobile
+
+dn: uid=carol,`+baseDN+`
+changetype: modify
+add: mobile
+mobile: +1 555 010 0003
+`)
+		if err := w.pingID.UpdateUserDirect("alice", func(u *emulator.User) {
+			u.Devices = append(u.Devices, emulator.Device{Type: "iPhone", Nickname: "iPhone of alice"})
+		}); err != nil {
+			t.Fatal(err)
+		}
+		plans["devices-changes"] = w.planFixture(t, "devices-changes")
+	})
+
 	t.Run("large", func(t *testing.T) {
 		// Enough users that the Markdown report passes its 60 000-character limit.
 		const n = 400
@@ -337,6 +402,19 @@ resource "pingid_provisioning_connection" "bulk" {
 			t.Errorf("%s: the report of today's plan differs from the committed fixture's; refresh with -update and review the golden diffs\n--- today\n%s\n--- committed\n%s", name, got, want)
 		}
 	}
+}
+
+// connectionHasAttribute reports whether this build's pingid_provisioning_connection schema has
+// the attribute, so fixtures of a feature are written only where it exists.
+func connectionHasAttribute(t *testing.T, name string) bool {
+	t.Helper()
+	var resp resource.SchemaResponse
+	provider.NewProvisioningConnectionResource().Schema(context.Background(), resource.SchemaRequest{}, &resp)
+	if resp.Diagnostics.HasError() {
+		t.Fatalf("connection schema: %v", resp.Diagnostics)
+	}
+	_, ok := resp.Schema.Attributes[name]
+	return ok
 }
 
 // cliFixtureName names the fixtures of the CLI under test after its `version` line:

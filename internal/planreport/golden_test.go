@@ -32,7 +32,7 @@ func fixtures(t *testing.T) map[string]string {
 	return out
 }
 
-func readFixture(t *testing.T, path string) []byte {
+func readFixture(t testing.TB, path string) []byte {
 	t.Helper()
 	data, err := os.ReadFile(path)
 	if err != nil {

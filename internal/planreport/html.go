@@ -133,8 +133,8 @@ func (r *Report) WriteHTML(w io.Writer, opts HTMLOptions) error {
 <h1>PingID plan review</h1>
 `, cspHash(pageCSS), cspHash(pageJS), pageCSS, pageRows)
 	total := r.TotalRows()
-	p("<p>Plan format %s, CLI %s: <strong>%d user %s</strong> in %d PingID %s.</p>\n",
-		esc(r.FormatVersion), esc(orDash(r.CLIVersion)), total, plural(total, "change", "changes"), len(r.Resources), plural(len(r.Resources), "resource", "resources"))
+	p("<p>%s plan (format %s): <strong>%d user %s</strong> in %d PingID %s.</p>\n",
+		esc(r.CLIText()), esc(r.FormatVersion), total, plural(total, "change", "changes"), len(r.Resources), plural(len(r.Resources), "resource", "resources"))
 
 	actions := sortedActions(r.Counts)
 	if len(actions) > 0 {

@@ -32,9 +32,10 @@ func (r *Report) WriteMarkdown(w io.Writer, opts MarkdownOptions) error {
 	notes := r.markdownNotes()
 	type rendered struct {
 		header string
-		rows   []string
-		size   int // runes of all rows
-		keep   int // rows kept
+		rows   []string // rendered rows: all of them, or the first ones past the limit
+		size   int      // runes of the rendered rows
+		total  int      // rows in the section
+		keep   int      // rows kept
 	}
 	secs := make([]rendered, len(r.Sections))
 	fixed := runes(head) + runes(notes)
@@ -45,12 +46,19 @@ func (r *Report) WriteMarkdown(w io.Writer, opts MarkdownOptions) error {
 		}
 		secs[i].header = fmt.Sprintf("### %s (%d)\n\n_%s_\n\n| User | Connection | Action | Reason (source_state) | Changes |\n|---|---|---|---|---|\n",
 			s.Title, len(s.Rows), mdText(s.Description))
-		secs[i].rows = make([]string, len(s.Rows))
-		for j, row := range s.Rows {
-			secs[i].rows[j] = markdownRow(row)
-			secs[i].size += runes(secs[i].rows[j])
+		// No section can keep more than the whole limit: rows past it are never rendered (a
+		// first plan of 50 000 creates renders a few hundred).
+		secs[i].rows = make([]string, 0, min(len(s.Rows), 1024))
+		for _, row := range s.Rows {
+			if limit > 0 && secs[i].size > limit {
+				break
+			}
+			text := markdownRow(row)
+			secs[i].rows = append(secs[i].rows, text)
+			secs[i].size += runes(text)
 		}
-		secs[i].keep = len(s.Rows)
+		secs[i].total = len(s.Rows)
+		secs[i].keep = len(secs[i].rows)
 		fixed += runes(secs[i].header) + 1
 		total += runes(secs[i].header) + 1 + secs[i].size
 	}
@@ -95,9 +103,9 @@ func (r *Report) WriteMarkdown(w io.Writer, opts MarkdownOptions) error {
 		for _, row := range s.rows[:s.keep] {
 			b.WriteString(row)
 		}
-		if left := len(s.rows) - s.keep; left > 0 {
+		if left := s.total - s.keep; left > 0 {
 			fmt.Fprintf(&b, "\n**%d of %d rows left out** of %s to keep this report under %d characters; `pingid-plan-report --format html` lists every row.\n",
-				left, len(s.rows), r.Sections[i].Title, limit)
+				left, s.total, r.Sections[i].Title, limit)
 		}
 		b.WriteString("\n")
 	}
@@ -110,8 +118,8 @@ func (r *Report) markdownHead() string {
 	var b strings.Builder
 	b.WriteString("## PingID plan review\n\n")
 	total := r.TotalRows()
-	fmt.Fprintf(&b, "Plan format %s, CLI %s: **%d user %s** in %d PingID %s.\n\n",
-		mdText(r.FormatVersion), mdText(orDash(r.CLIVersion)), total, plural(total, "change", "changes"),
+	fmt.Fprintf(&b, "%s plan (format %s): **%d user %s** in %d PingID %s.\n\n",
+		mdText(r.CLIText()), mdText(r.FormatVersion), total, plural(total, "change", "changes"),
 		len(r.Resources), plural(len(r.Resources), "resource", "resources"))
 	actions := sortedActions(r.Counts)
 	if len(actions) > 0 {
@@ -264,7 +272,7 @@ func changeText(ch Change, newUser bool, quote func(string) string) string {
 
 // visibleText replaces control characters (a newline would end the table row) with Go escapes.
 func visibleText(s string) string {
-	if !strings.ContainsFunc(s, unicode.IsControl) {
+	if plainASCII(s) || !strings.ContainsFunc(s, unicode.IsControl) {
 		return s
 	}
 	var b strings.Builder
@@ -277,6 +285,17 @@ func visibleText(s string) string {
 		b.WriteRune(r)
 	}
 	return b.String()
+}
+
+// plainASCII reports whether s is printable ASCII only: the common case, checked without
+// decoding runes.
+func plainASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 // code renders s as an inline code span that is safe inside a table cell.

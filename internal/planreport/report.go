@@ -91,6 +91,8 @@ type Brake struct {
 	Allowed   int    // deprovisions the setting allows for this connection
 	Basis     string // how Allowed follows from Value, e.g. "20 % of 40 managed users"
 	Planned   int
+
+	percent float64
 }
 
 // Headroom is how many more deprovisions the brake would allow.
@@ -98,6 +100,7 @@ func (b Brake) Headroom() int { return b.Allowed - b.Planned }
 
 // Report is the review of one plan.
 type Report struct {
+	CLI           string // "Terraform" or "OpenTofu", from the registry the provider was resolved from; "" if neither
 	CLIVersion    string
 	FormatVersion string
 	Resources     []*Resource
@@ -147,7 +150,7 @@ func Build(data []byte) (*Report, error) {
 			return nil, err
 		}
 	}
-	rep := &Report{CLIVersion: p.TerraformVersion, FormatVersion: *p.FormatVersion, Counts: map[Action]int{}}
+	rep := &Report{CLI: cliName(changes), CLIVersion: p.TerraformVersion, FormatVersion: *p.FormatVersion, Counts: map[Action]int{}}
 	for _, res := range b.byAddress {
 		rep.Resources = append(rep.Resources, res)
 	}
@@ -183,6 +186,9 @@ func Build(data []byte) (*Report, error) {
 	for _, res := range rep.Resources {
 		for i := range res.Brakes {
 			res.Brakes[i].Planned = res.Deprovisions
+			if res.Brakes[i].Setting == "max_deprovisions_percent" {
+				percentBrake(&res.Brakes[i], res)
+			}
 		}
 	}
 	if b.mappedCreates > 0 {
@@ -193,6 +199,31 @@ func Build(data []byte) (*Report, error) {
 		rep.Notes = append(rep.Notes, "A connection's new user is shown as a link when PingID already holds it; an existing user who never activated (NOT_ACTIVE) cannot be told apart from a create in the plan and is shown as a create.")
 	}
 	return rep, nil
+}
+
+// cliName tells the CLI that wrote the plan by the registry host it resolved the provider
+// from: both write "terraform_version".
+func cliName(changes []*resourceChange) string {
+	for _, rc := range changes {
+		switch {
+		case strings.HasPrefix(rc.ProviderName, "registry.opentofu.org/"):
+			return "OpenTofu"
+		case strings.HasPrefix(rc.ProviderName, "registry.terraform.io/"):
+			return "Terraform"
+		}
+	}
+	return ""
+}
+
+// CLIText is how the report names the CLI: "Terraform 1.5.7", "OpenTofu 1.12.6".
+func (r *Report) CLIText() string {
+	switch {
+	case r.CLI != "" && r.CLIVersion != "":
+		return r.CLI + " " + r.CLIVersion
+	case r.CLIVersion != "":
+		return "CLI " + r.CLIVersion
+	}
+	return "CLI -"
 }
 
 func typeOrder(t string) int {
@@ -328,8 +359,12 @@ func (c *connReview) parse(user, value, side string) (entry, error) {
 
 func (c *connReview) diff(prior, planned map[string]string, unknownKeys map[string]bool) error {
 	unknown := 0
+	var leftSuspended []string
 	for user, value := range planned {
 		old, managed := prior[user]
+		if managed && strings.Contains(value, `"SUSPENDED"`) && suspendedOutside(value) {
+			leftSuspended = append(leftSuspended, user)
+		}
 		if managed && old == value {
 			continue
 		}
@@ -365,7 +400,32 @@ func (c *connReview) diff(prior, planned map[string]string, unknownKeys map[stri
 	if unknown > 0 {
 		c.res.Notes = append(c.res.Notes, fmt.Sprintf("%d %s known only after apply.", unknown, plural(unknown, "user is", "users are")))
 	}
+	if n := len(leftSuspended); n > 0 {
+		slices.Sort(leftSuspended)
+		c.res.Notes = append(c.res.Notes, fmt.Sprintf("%d %s suspended in PingID outside Terraform %s suspended (in scope; reactivate_suspended_users = true would re-activate them): %s.",
+			n, plural(n, "user", "users"), plural(n, "stays", "stay"), listNames(leftSuspended, 20)))
+	}
 	return nil
+}
+
+// suspendedOutside reports whether a planned entry keeps a user suspended whom the connection
+// did not suspend: in scope, enabled = false and SUSPENDED in PingID (the connection suspends
+// only users in a removal state).
+func suspendedOutside(value string) bool {
+	e, err := parseEntry(value)
+	if err != nil {
+		return false
+	}
+	en, ok := e.enabled()
+	return ok && !en && e.str(fieldSourceState) == "in_scope" && e.str(fieldStatus) == "SUSPENDED"
+}
+
+// listNames joins names, at most limit of them, saying how many more there are.
+func listNames(names []string, limit int) string {
+	if len(names) <= limit {
+		return strings.Join(names, ", ")
+	}
+	return strings.Join(names[:limit], ", ") + fmt.Sprintf(" and %d more", len(names)-limit)
 }
 
 // newUser is a key only in the planned map: a create, or a link of an existing PingID user.
@@ -563,11 +623,28 @@ func (c *connReview) brakes(v *connectionValues) {
 	if v.MaxDeprovisionsPercent != nil {
 		pct, err := v.MaxDeprovisionsPercent.Float64()
 		if err == nil {
-			allowed := int(math.Floor(pct*float64(c.res.Managed)/100 + 1e-9))
-			c.res.Brakes = append(c.res.Brakes, Brake{Setting: "max_deprovisions_percent", Value: v.MaxDeprovisionsPercent.String(), Unlimited: pct < 0,
-				Allowed: allowed, Basis: fmt.Sprintf("%s %% of %d managed", v.MaxDeprovisionsPercent.String(), c.res.Managed)})
+			// Allowed and Basis follow once the links are counted (percentBrake).
+			c.res.Brakes = append(c.res.Brakes, Brake{Setting: "max_deprovisions_percent", Value: v.MaxDeprovisionsPercent.String(), Unlimited: pct < 0, percent: pct})
 		}
 	}
+}
+
+// percentBrake completes the max_deprovisions_percent brake the way the provider applies it:
+// the share of the users the connection manages (before the plan, plus the users it links),
+// rounded down, but at least one user for any positive share, so a single leaver never stops a
+// small tenant; 0 allows none.
+func percentBrake(b *Brake, res *Resource) {
+	managed := res.Managed
+	if res.PlanAction != "delete" {
+		managed += res.Counts[ActionLink]
+	}
+	switch {
+	case b.percent == 0:
+		b.Allowed = 0
+	case b.percent > 0:
+		b.Allowed = max(int(math.Floor(b.percent*float64(managed)/100+1e-9)), 1)
+	}
+	b.Basis = fmt.Sprintf("%s %% of %d managed", b.Value, managed)
 }
 
 func mappedFields(changes []Change) string {
@@ -682,8 +759,24 @@ func (b *builder) mappedUser(rc *resourceChange) error {
 		removed("replaced: username changed")
 		created()
 	case "update":
+		// A value known only after apply is compared as unchanged and listed as such: it must
+		// neither hide a change nor look like a removal (an unknown other_devices is not "none").
 		av := visible(after, unknown)
+		for k := range unknown {
+			if v, ok := before[k]; ok {
+				av[k] = v
+			}
+		}
 		changes := attributeChanges(before, av, mappedUserHidden)
+		for _, k := range sortedKeys(unknown) {
+			if !mappedUserHidden[k] {
+				c := Change{Field: k, New: sp("(known after apply)")}
+				if v, ok := before[k]; ok {
+					c.Old = sp(display(v))
+				}
+				changes = append(changes, c)
+			}
+		}
 		be, _ := before["enabled"].(bool)
 		ae, aeKnown := av["enabled"].(bool)
 		row := Row{User: username(after), Changes: changes}
@@ -718,11 +811,17 @@ func (b *builder) mappedUser(rc *resourceChange) error {
 	return nil
 }
 
-// visible drops the attributes that are unknown until apply.
-func visible(v map[string]any, unknown map[string]bool) map[string]any {
-	if len(unknown) == 0 {
-		return v
+func sortedKeys(m map[string]bool) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
 	}
+	slices.Sort(keys)
+	return keys
+}
+
+// visible returns a copy of v without the attributes that are unknown until apply.
+func visible(v map[string]any, unknown map[string]bool) map[string]any {
 	out := make(map[string]any, len(v))
 	for k, x := range v {
 		if !unknown[k] {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -45,6 +46,11 @@ func TestActionsOfRealPlans(t *testing.T) {
 			"pingid_mapped_user.staff/judy/disable", "pingid_mapped_user.staff/ken/disable",
 		},
 	}
+	// Written only by a build with issue 14's devices (see TestPlanReportFixtures).
+	deviceCases := map[string][]string{
+		"devices-initial": {"phones/alice/create", "phones/bob/create", "phones/carol/create"},
+		"devices-changes": {"phones/alice/device_change", "phones/alice/device_remove", "phones/bob/device_remove", "phones/carol/device_add"},
+	}
 	// Every CLI's plans (Terraform's, OpenTofu's) must give the same rows.
 	clis, err := filepath.Glob(filepath.Join("testdata", "plans", "*"))
 	if err != nil || len(clis) == 0 {
@@ -55,6 +61,17 @@ func TestActionsOfRealPlans(t *testing.T) {
 			t.Run(filepath.Base(dir)+"/"+name, func(t *testing.T) {
 				rep := build(t, readFixture(t, filepath.Join(dir, name+".json")))
 				if got := rowsOf(rep); !slices.Equal(got, want) {
+					t.Errorf("rows:\n got %q\nwant %q", got, want)
+				}
+			})
+		}
+		for name, want := range deviceCases {
+			path := filepath.Join(dir, name+".json")
+			if _, err := os.Stat(path); err != nil {
+				continue
+			}
+			t.Run(filepath.Base(dir)+"/"+name, func(t *testing.T) {
+				if got := rowsOf(build(t, readFixture(t, path))); !slices.Equal(got, want) {
 					t.Errorf("rows:\n got %q\nwant %q", got, want)
 				}
 			})
@@ -94,8 +111,11 @@ func TestBrakeHeadroom(t *testing.T) {
 		pct  any
 		want string
 	}{
-		{json.Number("50"), "50 % of 6 managed = 3 allowed: 1 left"},
-		{json.Number("20"), "20 % of 6 managed = 1 allowed: 0 left (over by 1: applying this plan fails)"},
+		// 6 managed before the plan + erin, whom it links.
+		{json.Number("50"), "50 % of 7 managed = 3 allowed: 1 left"},
+		{json.Number("20"), "20 % of 7 managed = 1 allowed: 0 left (over by 1: applying this plan fails)"},
+		{json.Number("5"), "5 % of 7 managed = 1 allowed: 0 left (over by 1: applying this plan fails)"}, // at least one
+		{json.Number("0"), "0 % of 7 managed = 0 allowed: 0 left (over by 2: applying this plan fails)"},
 		{json.Number("-1"), "-1 (off): no limit"},
 	} {
 		plan := mutatePlan(t, func(rc map[string]any) {
@@ -111,7 +131,12 @@ func TestBrakeHeadroom(t *testing.T) {
 // mutatePlan loads the real change plan, lets edit change the corp connection's resource
 // change, and returns the plan JSON.
 func mutatePlan(t *testing.T, edit func(rc map[string]any)) []byte {
-	const address = "pingid_provisioning_connection.corp"
+	t.Helper()
+	return mutateResource(t, "pingid_provisioning_connection.corp", edit)
+}
+
+// mutateResource is mutatePlan for the resource change at address.
+func mutateResource(t *testing.T, address string, edit func(rc map[string]any)) []byte {
 	t.Helper()
 	dec := json.NewDecoder(bytes.NewReader(readFixture(t, filepath.Join(tfFixtures, "changes.json"))))
 	dec.UseNumber()
@@ -242,6 +267,60 @@ func deref(p *string) string {
 		return ""
 	}
 	return *p
+}
+
+// TestMappedUserDevices: pingid_mapped_user's devices (issue 14) on the real change plan's
+// update of ken; an other_devices known only after apply is neither a removal nor hidden.
+func TestMappedUserDevices(t *testing.T) {
+	plan := mutateResource(t, `pingid_mapped_user.staff["ken"]`, func(rc map[string]any) {
+		before(rc)["devices"] = map[string]any{"mfa_sms_1": "+15550100001"}
+		before(rc)["other_devices"] = []any{"iPhone: iPhone of ken"}
+		after(rc)["devices"] = map[string]any{"mfa_sms_1": "+15550100002", "mfa_email_1": "ken.king@example.com"}
+		delete(after(rc), "other_devices")
+		obj(change(rc)["after_unknown"])["other_devices"] = true
+	})
+	got := map[Action]string{}
+	for _, row := range build(t, plan).Rows() {
+		if row.User != "ken" {
+			continue
+		}
+		var fields []string
+		for _, ch := range row.Changes {
+			fields = append(fields, ch.Field+"="+deref(ch.Old)+">"+deref(ch.New))
+		}
+		got[row.Action] = strings.Join(fields, ",")
+	}
+	want := map[Action]string{
+		ActionUpdate:       "email=ken@example.com>ken.king@example.com,other_devices=[\"iPhone: iPhone of ken\"]>(known after apply)",
+		ActionDeviceAdd:    "devices.mfa_email_1=>ken.king@example.com",
+		ActionDeviceChange: "devices.mfa_sms_1=+15550100001>+15550100002",
+	}
+	if len(got) != len(want) {
+		t.Errorf("rows for ken: %v, want %v", got, want)
+	}
+	for a, w := range want {
+		if got[a] != w {
+			t.Errorf("%s: got %q, want %q", a, got[a], w)
+		}
+	}
+}
+
+// TestLeftSuspended: issue 13's default keeps a user suspended outside Terraform as PingID has
+// it (ivan in the real change plan, planned unchanged): no row, but a note names him.
+func TestLeftSuspended(t *testing.T) {
+	plan := mutatePlan(t, func(rc map[string]any) {
+		obj(after(rc)["users"])["ivan"] = obj(before(rc)["users"])["ivan"]
+	})
+	rep := build(t, plan)
+	for _, row := range rep.Rows() {
+		if row.User == "ivan" {
+			t.Errorf("ivan is left as he is, yet has a row: %+v", row)
+		}
+	}
+	notes := strings.Join(resourceNamed(t, rep, "corp").Notes, "\n")
+	if !strings.Contains(notes, "1 user suspended in PingID outside Terraform stays suspended") || !strings.Contains(notes, ": ivan.") {
+		t.Errorf("corp notes: %s", notes)
+	}
 }
 
 // TestUnknownFieldsAreShown: a plan from a newer provider with a field this report does not

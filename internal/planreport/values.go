@@ -179,8 +179,11 @@ func attributeChanges(before, after map[string]any, skip map[string]bool) []Chan
 			return
 		}
 		seen[k] = true
+		// null is "not set": the same as absent; so is "" for a new user (before == nil), whose
+		// unmapped fields the provider plans empty.
 		bv, inB := before[k]
 		av, inA := after[k]
+		inB, inA = inB && bv != nil, inA && av != nil && (before != nil || av != "")
 		if inB && inA && equalJSON(bv, av) || !inB && !inA {
 			return
 		}
