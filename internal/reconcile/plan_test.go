@@ -284,6 +284,12 @@ func TestPlanLinksExistingUsers(t *testing.T) {
 		wantActions:       []string{"jsmith link"},
 		wantLeftSuspended: []string{"jsmith"},
 	}, {
+		name:        "a never-activated PingID user is linked enabled, not listed as left suspended",
+		inScope:     []DirectoryUser{dirJSmith()},
+		existing:    []PingIDUser{pingJSmith(pingStatus(StatusNotActive))},
+		wantPlanned: map[string]Entry{"jsmith": with(linked, entryStatus(StatusNotActive))},
+		wantActions: []string{"jsmith link"},
+	}, {
 		name:        "a suspended PingID user disabled in the directory is linked as it is",
 		inScope:     []DirectoryUser{dirJSmith(dirDisabled)},
 		existing:    []PingIDUser{pingJSmith(pingStatus(StatusSuspended))},
