@@ -358,7 +358,7 @@ plan_text=$(sed 's/\x1b\[[0-9;]*m//g' "$LOGS/plan-suspended.txt" | tr -s ' \n' '
 grep -qF -- 'suspended in PingID; left suspended: jsmith.' <<<"$plan_text" ||
   die "the plan does not list jsmith as suspended in PingID and left suspended"
 terraform apply "${TF_COLOR[@]}" -auto-approve >"$LOGS/apply-suspended.txt"
-users -state "$TFDIR/terraform.tfstate" jsmith.status=SUSPENDED jsmith.devices=1 \
+users -state "$TFDIR/terraform.tfstate" jsmith.status=SUSPENDED \
   state:jsmith.enabled=false state:jsmith.status=SUSPENDED state:jsmith.source_state=in_scope
 ok "jsmith stays suspended (reactivate_suspended_users = true would restore him); the state says so"
 
