@@ -11,6 +11,8 @@
 #      disabled account, a changed email, a deleted account, a contractor in and one out
 #   5. shows that plan and its pingid-plan-report review, applies it, and prints the PingID
 #      users as a table
+#   6. suspends a user in PingID, as a PingID administrator would: the next plan is empty and
+#      warns that the user is left suspended
 #
 # Expected outcomes are asserted at each step, so a broken demo fails loudly (make test runs
 # it). Every process started here is stopped on exit; what remains is the working directory,
@@ -339,6 +341,26 @@ set -e
 # outside Terraform), and nothing is left to do: exit code 0, not 2.
 [ "$rc" = 0 ] || die "terraform plan -detailed-exitcode exited $rc: the plan after apply is not empty"
 ok "no changes"
+
+# --- 12. a suspension made in PingID ---------------------------------------------------------
+
+heading "A PingID administrator suspends jsmith (lost phone): the connection leaves him suspended"
+users -suspend jsmith -quiet jsmith.status=SUSPENDED
+note "jsmith is suspended in PingID; nothing changed in the directory"
+set +e
+terraform plan "${TF_COLOR[@]}" -detailed-exitcode | tee "$LOGS/plan-suspended.txt"
+rc=${PIPESTATUS[0]}
+set -e
+# The refresh records the suspension (a change outside Terraform), the plan keeps it: no
+# change is planned, and one warning lists the user.
+[ "$rc" = 0 ] || die "terraform plan -detailed-exitcode exited $rc: the plan would undo the suspension"
+plan_text=$(sed 's/\x1b\[[0-9;]*m//g' "$LOGS/plan-suspended.txt" | tr -s ' \n' ' ')
+grep -qF -- 'suspended in PingID; left suspended: jsmith.' <<<"$plan_text" ||
+  die "the plan does not list jsmith as suspended in PingID and left suspended"
+terraform apply "${TF_COLOR[@]}" -auto-approve >"$LOGS/apply-suspended.txt"
+users -state "$TFDIR/terraform.tfstate" jsmith.status=SUSPENDED \
+  state:jsmith.enabled=false state:jsmith.status=SUSPENDED state:jsmith.source_state=in_scope
+ok "jsmith stays suspended (reactivate_suspended_users = true would restore him); the state says so"
 
 printf '\n%sDemo finished in %ss.%s Servers stopped. Everything is in %s:\n' "$BOLD" "$((SECONDS - START))" "$RESET" "$DEMO_DIR"
 note "terraform/  the configuration, terraform.tfstate and pingid.properties (the emulator's throwaway credentials)" \

@@ -787,3 +787,31 @@ func TestConcurrentSearches(t *testing.T) {
 		}
 	}
 }
+
+func TestSearchMembersOutsideBase(t *testing.T) {
+	s := fixtureServer(t, slapd.Options{})
+	d := openT(t, readerConfig(s))
+	tests := []struct {
+		name string
+		q    Query
+		want int
+	}{
+		// engineering: alice, bob, dave, jsmith under people, frank outside it, and the group g1.
+		{"group", Query{BaseDN: people, GroupDN: "cn=engineering," + groups}, 1},
+		{"group, nested", Query{BaseDN: people, GroupDN: "cn=engineering," + groups, Nested: true}, 1},
+		{"wider base", Query{BaseDN: suffix, GroupDN: "cn=engineering," + groups, Nested: true}, 0},
+		{"only groups outside the base", Query{BaseDN: people, GroupDN: "cn=g1," + groups}, 0},
+		{"filter only", Query{BaseDN: people, Filter: "(objectClass=inetOrgPerson)"}, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, stats, err := d.SearchWithStats(context.Background(), tt.q)
+			if err != nil {
+				t.Fatalf("Search: %v", err)
+			}
+			if stats.MembersOutsideBase != tt.want {
+				t.Errorf("MembersOutsideBase = %d, want %d", stats.MembersOutsideBase, tt.want)
+			}
+		})
+	}
+}

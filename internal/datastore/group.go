@@ -130,10 +130,32 @@ func (x *groupExpansion) resolveLevel(ctx context.Context, level []*group, inBas
 	if err := x.d.resolveDNs(ctx, inBase, selector, x.p.attrs, keep(true)); err != nil {
 		return nil, err
 	}
+	if len(outOfBase) == 0 {
+		return subgroups, nil
+	}
 	if x.p.q.Nested {
-		if err := x.d.resolveDNs(ctx, outOfBase, groupClassFilter, []string{"objectClass"}, keep(false)); err != nil {
+		// Groups outside the base are expanded; the other entries are members never in scope.
+		outside := func(e *ldap.Entry, dn *ldap.DN, key string) error {
+			if !isGroupEntry(e) {
+				x.users.outsideBase++
+			}
+			return keep(false)(e, dn, key)
+		}
+		if err := x.d.resolveDNs(ctx, outOfBase, "", []string{"objectClass"}, outside); err != nil {
 			return nil, err
 		}
+		return subgroups, nil
+	}
+	// Without nesting nothing outside the base is needed; they are only counted for a warning,
+	// so an account that may not read there loses the count, never the read.
+	count := func(e *ldap.Entry, _ *ldap.DN, _ string) error {
+		if !isGroupEntry(e) {
+			x.users.outsideBase++
+		}
+		return nil
+	}
+	if err := x.d.resolveDNs(ctx, outOfBase, "", []string{"objectClass"}, count); err != nil && ctx.Err() != nil {
+		return nil, err
 	}
 	return subgroups, nil
 }

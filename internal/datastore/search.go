@@ -13,17 +13,43 @@ import (
 // failure is an error; a partial list is never returned. A directory that
 // refuses the page size is read again from scratch with smaller pages.
 func (d *Directory) Search(ctx context.Context, q Query) ([]Entry, error) {
-	return withPageSizeFallback(ctx, d, func(ctx context.Context) ([]Entry, error) { return d.search1(ctx, q) })
+	entries, _, err := d.SearchWithStats(ctx, q)
+	return entries, err
 }
 
-func (d *Directory) search1(ctx context.Context, q Query) ([]Entry, error) {
+// SearchStats describes a Search beyond its result.
+type SearchStats struct {
+	// MembersOutsideBase counts the members of GroupDN (and, with Nested, of its nested groups)
+	// that are not groups and not under BaseDN, so never in scope. Counted where the group's
+	// member values are read (not on Active Directory, whose memberOf search under the base
+	// cannot see them); without Nested only when the bind account may read them.
+	MembersOutsideBase int
+}
+
+// SearchWithStats is Search, also returning SearchStats.
+func (d *Directory) SearchWithStats(ctx context.Context, q Query) ([]Entry, SearchStats, error) {
+	type result struct {
+		entries []Entry
+		stats   SearchStats
+	}
+	r, err := withPageSizeFallback(ctx, d, func(ctx context.Context) (result, error) {
+		entries, users, err := d.search1(ctx, q)
+		if err != nil {
+			return result{}, err
+		}
+		return result{entries, SearchStats{MembersOutsideBase: users.outsideBase}}, nil
+	})
+	return r.entries, r.stats, err
+}
+
+func (d *Directory) search1(ctx context.Context, q Query) ([]Entry, *found, error) {
 	p, err := d.prepare(q)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	// A wrong base DN must fail even when the group path never searches it.
 	if _, err := d.readEntry(ctx, q.BaseDN, []string{"1.1"}); err != nil {
-		return nil, fmt.Errorf("base_dn: %w", err)
+		return nil, nil, fmt.Errorf("base_dn: %w", err)
 	}
 	users := p.newFound(d.cfg.DirectoryType)
 	disabled := map[string]bool{}
@@ -36,9 +62,10 @@ func (d *Directory) search1(ctx context.Context, q Query) ([]Entry, error) {
 		err = d.searchExpandedGroup(ctx, p, users, disabled)
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return p.entries(users, disabled)
+	entries, err := p.entries(users, disabled)
+	return entries, users, err
 }
 
 // LookupUsers finds users under baseDN by username, for classifying users who
@@ -136,6 +163,8 @@ type found struct {
 	dns     map[string]*ldap.DN
 	keepDNs bool
 	convert func(*ldap.Entry) (Entry, error)
+	// outsideBase counts group members that are not groups and not under the base.
+	outsideBase int
 }
 
 func (p *plan) newFound(directoryType string) *found {

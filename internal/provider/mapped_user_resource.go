@@ -36,6 +36,7 @@ func NewMappedUserResource() resource.Resource { return &MappedUserResource{} }
 // MappedUserResource is one PingID user whose attributes come from the datastore.
 type MappedUserResource struct {
 	client *pingid.Client
+	claims *claimRegistry
 }
 
 type mappedUserModel struct {
@@ -138,12 +139,18 @@ func (r *MappedUserResource) ValidateConfig(ctx context.Context, req resource.Va
 func (r *MappedUserResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
 	if data := configuredData(req.ProviderData, &resp.Diagnostics); data != nil {
 		r.client = data.client
+		r.claims = data.claims
 	}
 }
 
 // ModifyPlan keeps status known when nothing changes it, and unknown when enabled changes.
 // On create it also refuses, at plan time, to take over an existing PingID administrator.
+// Every plan, destroy included (destroy disables or deletes the user), claims the username, so
+// that another resource of this provider configuration managing it fails the plan.
 func (r *MappedUserResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	if !r.claimUser(ctx, req, resp) {
+		return
+	}
 	if req.Plan.Raw.IsNull() {
 		return
 	}
@@ -166,6 +173,30 @@ func (r *MappedUserResource) ModifyPlan(ctx context.Context, req resource.Modify
 		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("status"), state.Status)...)
 	}
 	planMappedUserDevices(ctx, &plan, &state, resp)
+}
+
+// claimUser registers the planned username (the prior one for a destroy).
+func (r *MappedUserResource) claimUser(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) bool {
+	raw, attribute := req.Plan, path.Root("username")
+	if raw.Raw.IsNull() {
+		raw.Raw, raw.Schema = req.State.Raw, req.State.Schema
+	}
+	if raw.Raw.IsNull() || r.claims == nil {
+		return true
+	}
+	var username types.String
+	resp.Diagnostics.Append(raw.GetAttribute(ctx, attribute, &username)...)
+	if resp.Diagnostics.HasError() || !known(username) {
+		return !resp.Diagnostics.HasError()
+	}
+	claimant, d := r.claims.claimant(ctx, req.Private, resp.Private)
+	resp.Diagnostics.Append(d...)
+	owner := mappedUserOwner(username.ValueString())
+	if conflicts := r.claims.claim(claimant, owner, []string{username.ValueString()}); len(conflicts) > 0 {
+		resp.Diagnostics.AddAttributeError(attribute, "PingID user managed by two resources", conflictDetail(owner, conflicts))
+		return false
+	}
+	return true
 }
 
 func (r *MappedUserResource) refuseAdminTakeover(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {

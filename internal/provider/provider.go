@@ -83,6 +83,9 @@ type providerData struct {
 	concurrency int
 	// schemas is the directory's schema, read once per run for the attribute-name checks.
 	schemas *schemaCache
+	// claims detects two resources managing one PingID user; it is new with every Configure,
+	// i.e. with every Terraform run (see claimRegistry).
+	claims *claimRegistry
 }
 
 func (p *PingIDProvider) Metadata(_ context.Context, _ provider.MetadataRequest, resp *provider.MetadataResponse) {
@@ -263,7 +266,8 @@ func (p *PingIDProvider) Configure(ctx context.Context, req provider.ConfigureRe
 		"max_concurrency":   resolved.pingid.MaxConcurrency,
 		"datastore":         resolved.datastore != nil,
 	})
-	data := &providerData{client: client, datastore: resolved.datastore, concurrency: resolved.pingid.MaxConcurrency, schemas: &schemaCache{}}
+	data := &providerData{client: client, datastore: resolved.datastore, concurrency: resolved.pingid.MaxConcurrency, schemas: &schemaCache{},
+		claims: newClaimRegistry()}
 	resp.DataSourceData = data
 	resp.ResourceData = data
 }

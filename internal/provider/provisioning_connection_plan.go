@@ -69,11 +69,14 @@ func (r *ProvisioningConnectionResource) ModifyPlan(ctx context.Context, req res
 	})
 	var threshold *reconcile.ThresholdError
 	if errors.As(err, &threshold) {
-		resp.Diagnostics.AddAttributeError(path.Root("max_deprovisions"), "Too many users would be deprovisioned", threshold.Error())
+		resp.Diagnostics.AddAttributeError(path.Root(threshold.Brake), "Too many users would be deprovisioned", threshold.Error())
 		return
 	}
 	if err != nil {
 		resp.Diagnostics.AddError("Unable to plan provisioning", err.Error())
+		return
+	}
+	if !r.claimUsers(ctx, req, resp, plan.Name.ValueString(), connectionClaims(prior, res.Planned, snap.Admins)) {
 		return
 	}
 	if !setPlannedUsers(ctx, &res, resp) {
@@ -81,6 +84,45 @@ func (r *ProvisioningConnectionResource) ModifyPlan(ctx context.Context, req res
 	}
 	resp.Diagnostics.Append(setDeviceBaseline(ctx, resp.Private, baseline)...)
 	reportPlan(ctx, plan.Name.ValueString(), &res, &resp.Diagnostics)
+	if n := snap.MembersOutsideBase; n > 0 {
+		resp.Diagnostics.AddAttributeWarning(path.Root("source_location").AtName("base_dn"), "Group members outside base_dn",
+			fmt.Sprintf("Connection %q: %d %s of group_dn %q %s outside base_dn %q, so never in scope: %s never provisioned. "+
+				"If %s should be, widen base_dn.", plan.Name.ValueString(), n, pluralize(n, "member", "members"), plan.SourceLocation.GroupDN.ValueString(),
+				pluralize(n, "is", "are"), plan.SourceLocation.BaseDN.ValueString(), pluralize(n, "this user is", "these users are"), pluralize(n, "it", "they")))
+	}
+}
+
+// connectionClaims are the users a connection's plan acts on or keeps enforcing: every planned
+// user and every prior user it deletes, except PingID administrators, whom it never changes.
+func connectionClaims(prior, planned map[string]reconcile.Entry, admins map[string]bool) []string {
+	names := make([]string, 0, len(planned))
+	for name := range planned {
+		if !admins[reconcile.FoldUsername(name)] {
+			names = append(names, name)
+		}
+	}
+	for name := range prior {
+		if _, kept := planned[name]; !kept && !admins[reconcile.FoldUsername(name)] {
+			names = append(names, name)
+		}
+	}
+	return names
+}
+
+// claimUsers registers the connection's users and fails the plan when another resource of this
+// provider configuration manages any of them.
+func (r *ProvisioningConnectionResource) claimUsers(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse, name string, users []string) bool {
+	if r.data.claims == nil || len(users) == 0 {
+		return true
+	}
+	claimant, d := r.data.claims.claimant(ctx, req.Private, resp.Private)
+	resp.Diagnostics.Append(d...)
+	owner := connectionOwner(name)
+	if conflicts := r.data.claims.claim(claimant, owner, users); len(conflicts) > 0 {
+		resp.Diagnostics.AddAttributeError(path.Root("source_location"), "PingID users managed by two resources", conflictDetail(owner, conflicts))
+		return false
+	}
+	return !resp.Diagnostics.HasError()
 }
 
 // priorUsers returns the users of the prior state; none for a new connection.
@@ -142,6 +184,14 @@ func reportPlan(ctx context.Context, connection string, res *reconcile.Result, d
 		diags.AddWarning("PingID provisioning summary",
 			fmt.Sprintf("Connection %q: %s.", connection, res.SummaryLine()))
 	}
+	if n := len(res.Summary.LeftSuspended); n > 0 {
+		diags.AddWarning("PingID users suspended outside Terraform",
+			fmt.Sprintf("Connection %q: %d %s suspended in PingID; left suspended: %s. This connection did not suspend %s (a PingID administrator did, "+
+				"e.g. for a lost phone or a suspicious login), so it does not undo the suspension. To let %s back in, re-activate %s in PingID, "+
+				"or set reactivate_suspended_users = true to restore what the directory says.",
+				connection, n, pluralize(n, "user is", "users are"), strings.Join(limitList(res.Summary.LeftSuspended, 50), ", "),
+				pluralize(n, "this user", "them"), pluralize(n, "the user", "them"), pluralize(n, "the user", "them")))
+	}
 	if len(res.Summary.SkippedAdmins) > 0 {
 		diags.AddWarning("PingID administrators left alone",
 			fmt.Sprintf("Connection %q never edits, suspends or deletes users with the PingID ADMIN role: %s.",
@@ -159,7 +209,7 @@ func onlyUsersUnknown(m connectionModel) bool {
 		m.Name, m.SourceLocation.BaseDN, m.SourceLocation.GroupDN, m.SourceLocation.Filter, m.SourceLocation.NestedGroups,
 		m.SourceLocation.DisabledFilter, m.AttributeMapping.Username, m.AttributeMapping.Email, m.AttributeMapping.FirstName,
 		m.AttributeMapping.LastName, m.UserCreate, m.UserUpdate, m.UserDisableDelete, m.ProvisionDisabledUsers,
-		m.RemoveUserAction, m.MaxDeprovisions, m.OnDestroy, m.ManageDevices, m.PrimaryDeviceOnCreate,
+		m.RemoveUserAction, m.MaxDeprovisions, m.MaxDeprovisionsPercent, m.ReactivateSuspendedUsers, m.OnDestroy, m.ManageDevices, m.PrimaryDeviceOnCreate,
 	} {
 		if v.IsUnknown() {
 			return false
@@ -188,8 +238,17 @@ func (r *ProvisioningConnectionResource) planDestroy(ctx context.Context, req re
 	resp.Diagnostics.Append(d...)
 	actions, tooMany := state.destroyActions(prior, admins)
 	if tooMany != nil {
-		resp.Diagnostics.AddAttributeError(path.Root("max_deprovisions"), "Too many users would be deprovisioned", tooMany.Error())
+		resp.Diagnostics.AddAttributeError(path.Root(tooMany.Brake), "Too many users would be deprovisioned", tooMany.Error())
 		return
+	}
+	if r.data != nil {
+		users := make([]string, 0, len(actions))
+		for _, a := range actions {
+			users = append(users, a.Username)
+		}
+		if !r.claimUsers(ctx, req, resp, state.Name.ValueString(), users) {
+			return
+		}
 	}
 	if len(actions) > 0 {
 		resp.Diagnostics.AddWarning("PingID users will be deprovisioned",
@@ -199,7 +258,14 @@ func (r *ProvisioningConnectionResource) planDestroy(ctx context.Context, req re
 
 // destroyActions lists what on_destroy = "deprovision" does to the connection's users.
 func (m connectionModel) destroyActions(prior map[string]reconcile.Entry, admins map[string]bool) ([]reconcile.Action, *reconcile.ThresholdError) {
-	return reconcile.DestroyActions(prior, admins, reconcile.RemoveAction(m.RemoveUserAction.ValueString()), int(m.MaxDeprovisions.ValueInt64()))
+	return reconcile.DestroyActions(prior, admins, reconcile.RemoveAction(m.RemoveUserAction.ValueString()), int(m.MaxDeprovisions.ValueInt64()), m.maxDeprovisionsPercent())
+}
+
+func pluralize(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 func countChanges(actions []reconcile.Action) int {

@@ -42,6 +42,8 @@ const (
 	onDestroyRetain       = "retain"
 	onDestroyDeprovision  = "deprovision"
 	defaultMaxDeprovision = 10
+	// defaultMaxDeprovisionPercent is the share Okta's import safeguard uses.
+	defaultMaxDeprovisionPercent = 20
 )
 
 // NewProvisioningConnectionResource is the factory for pingid_provisioning_connection.
@@ -63,10 +65,14 @@ type connectionModel struct {
 	ProvisionDisabledUsers types.Bool        `tfsdk:"provision_disabled_users"`
 	RemoveUserAction       types.String      `tfsdk:"remove_user_action"`
 	MaxDeprovisions        types.Int64       `tfsdk:"max_deprovisions"`
-	OnDestroy              types.String      `tfsdk:"on_destroy"`
-	ManageDevices          types.String      `tfsdk:"manage_devices"`
-	PrimaryDeviceOnCreate  types.String      `tfsdk:"primary_device_on_create"`
-	Users                  types.Map         `tfsdk:"users"`
+	// Null (unset, and in state written before these settings existed) means the default:
+	// giving them a schema Default would plan a change on every existing connection.
+	MaxDeprovisionsPercent   types.Float64 `tfsdk:"max_deprovisions_percent"`
+	ReactivateSuspendedUsers types.Bool    `tfsdk:"reactivate_suspended_users"`
+	OnDestroy                types.String  `tfsdk:"on_destroy"`
+	ManageDevices            types.String  `tfsdk:"manage_devices"`
+	PrimaryDeviceOnCreate    types.String  `tfsdk:"primary_device_on_create"`
+	Users                    types.Map     `tfsdk:"users"`
 }
 
 type sourceLocation struct {
@@ -183,16 +189,32 @@ func (r *ProvisioningConnectionResource) Schema(_ context.Context, _ resource.Sc
 					"Raise it for one run after checking the list. `-1` removes the limit. Defaults to `%d`.", defaultMaxDeprovision),
 				Validators: []validator.Int64{int64validator.AtLeast(-1)},
 			},
+			"max_deprovisions_percent": schema.Float64Attribute{
+				Optional: true,
+				MarkdownDescription: fmt.Sprintf("Second safety brake, for small tenants where `max_deprovisions` is a large share: a plan that would disable or delete more than "+
+					"this percentage of the users the connection manages (its users plus the existing PingID users it is about to link) fails, listing them. "+
+					"The share is rounded down (20 %% of 12 users allows 2), but allows at least one user unless it is `0`. Both brakes apply, also to `on_destroy = \"deprovision\"`. "+
+					"`-1` removes the limit; otherwise between `0` and `100`. Defaults to `%d` (the share Okta's import safeguard uses).", defaultMaxDeprovisionPercent),
+				Validators: []validator.Float64{percentValidator{}},
+			},
+			"reactivate_suspended_users": schema.BoolAttribute{
+				Optional: true,
+				MarkdownDescription: "What happens to a user this connection manages as enabled (or is about to link) whom PingID reports `SUSPENDED`, i.e. who was suspended outside Terraform " +
+					"(by a PingID administrator, for a lost phone or a suspicious login): `false` leaves the user suspended and lists such users in one plan warning; " +
+					"`true` re-activates them as the directory says, each counted as an enable with the reason \"suspended outside Terraform\". " +
+					"Users this connection suspended itself (it records them with `enabled = false`) are re-enabled when they return either way. Defaults to `false`.",
+			},
 			"on_destroy": schema.StringAttribute{
 				Optional: true, Computed: true, Default: stringdefault.StaticString(onDestroyRetain),
-				MarkdownDescription: "What destroying the connection does: `retain` leaves every user in PingID as is; `deprovision` applies `remove_user_action` to every managed user except those the last refresh found to have the PingID `ADMIN` role (subject to `max_deprovisions`). Defaults to `retain`.",
+				MarkdownDescription: "What destroying the connection does: `retain` leaves every user in PingID as is; `deprovision` applies `remove_user_action` to every managed user except those the last refresh found to have the PingID `ADMIN` role (subject to `max_deprovisions` and `max_deprovisions_percent`). Defaults to `retain`.",
 				Validators:          []validator.String{stringvalidator.OneOf(onDestroyRetain, onDestroyDeprovision)},
 			},
 			"users": schema.MapAttribute{
 				Computed:    true,
 				ElementType: types.StringType,
 				MarkdownDescription: "Managed users keyed by PingID username. Each value is one canonical JSON object (sorted keys): " +
-					"`dn`, `email`, `first_name`, `last_name`, `enabled` (false = disabled by this connection), `status` (PingID status) and " +
+					"`dn`, `email`, `first_name`, `last_name`, `enabled` (false = disabled: by this connection, or, when `source_state` is `in_scope` " +
+					"and `status` is `SUSPENDED`, by someone in PingID), `status` (PingID status) and " +
 					"`source_state` (`in_scope`, `disabled`, `out_of_scope` or `deleted`); with `manage_devices` other than `none` also " +
 					"`devices`, an object from slot to value (`{\"mfa_sms_1\":\"+15550102030\"}`, the devices PingID has under the " +
 					"managed nicknames), and with `overwrite` `other_devices`, the sorted list of the user's other devices " +
@@ -259,12 +281,14 @@ func (r *ProvisioningConnectionResource) gatherer() source.Gatherer {
 
 func (m connectionModel) options() reconcile.Options {
 	o := reconcile.Options{
-		UserCreate:             m.UserCreate.ValueBool(),
-		UserUpdate:             m.UserUpdate.ValueBool(),
-		UserDisableDelete:      m.UserDisableDelete.ValueBool(),
-		ProvisionDisabledUsers: m.ProvisionDisabledUsers.ValueBool(),
-		RemoveAction:           reconcile.RemoveAction(m.RemoveUserAction.ValueString()),
-		MaxDeprovisions:        int(m.MaxDeprovisions.ValueInt64()),
+		UserCreate:               m.UserCreate.ValueBool(),
+		UserUpdate:               m.UserUpdate.ValueBool(),
+		UserDisableDelete:        m.UserDisableDelete.ValueBool(),
+		ProvisionDisabledUsers:   m.ProvisionDisabledUsers.ValueBool(),
+		RemoveAction:             reconcile.RemoveAction(m.RemoveUserAction.ValueString()),
+		MaxDeprovisions:          int(m.MaxDeprovisions.ValueInt64()),
+		MaxDeprovisionsPercent:   m.maxDeprovisionsPercent(),
+		ReactivateSuspendedUsers: m.ReactivateSuspendedUsers.ValueBool(),
 		Mapping: reconcile.Mapping{
 			MapEmail:     m.AttributeMapping.Email.ValueString() != "",
 			MapFirstName: m.AttributeMapping.FirstName.ValueString() != "",
@@ -273,6 +297,14 @@ func (m connectionModel) options() reconcile.Options {
 	}
 	m.deviceOptions(&o.Mapping)
 	return o
+}
+
+// maxDeprovisionsPercent is the setting, or its default when unset.
+func (m connectionModel) maxDeprovisionsPercent() float64 {
+	if m.MaxDeprovisionsPercent.IsNull() || m.MaxDeprovisionsPercent.IsUnknown() {
+		return defaultMaxDeprovisionPercent
+	}
+	return m.MaxDeprovisionsPercent.ValueFloat64()
 }
 
 // hasSource reports whether the model carries a usable source location (not after import).
@@ -457,7 +489,7 @@ func (r *ProvisioningConnectionResource) Delete(ctx context.Context, req resourc
 	// Checked here too, not only in the destroy plan: Terraform does not plan the destroy
 	// half of a replacement.
 	if tooMany != nil {
-		resp.Diagnostics.AddError("Too many users would be deprovisioned", tooMany.Error())
+		resp.Diagnostics.AddAttributeError(path.Root(tooMany.Brake), "Too many users would be deprovisioned", tooMany.Error())
 		return
 	}
 	results := executor.Run(ctx, r.data.client, actions, executor.Options{Concurrency: r.data.concurrency})

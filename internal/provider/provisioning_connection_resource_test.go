@@ -461,6 +461,8 @@ func TestAccProvisioningConnection_deprovisioning(t *testing.T) {
 	jsmith := pJSmith.entry(true, stActive, reconcile.SourceInScope)
 	adoe := pADoe.entry(true, stNotActive, reconcile.SourceInScope)
 	bwayne := pBWayne.entry(true, stNotActive, reconcile.SourceInScope)
+	// This test deprovisions most of its four users at once: the share brake is off.
+	connectionConfig := func(extra string) string { return env.connectionConfig("max_deprovisions_percent = -1\n" + extra) }
 	state := func(e reconcile.Entry, enabled bool, status string, source reconcile.SourceState) reconcile.Entry {
 		e.Enabled, e.Status, e.SourceState = enabled, status, source
 		return e
@@ -469,7 +471,7 @@ func TestAccProvisioningConnection_deprovisioning(t *testing.T) {
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{
-			{Config: env.connectionConfig("")},
+			{Config: connectionConfig("")},
 			{
 				// Removed from the group, deleted from the directory (its DN stays in the
 				// nested group, as OpenLDAP without refint leaves it), disabled in it.
@@ -477,7 +479,7 @@ func TestAccProvisioningConnection_deprovisioning(t *testing.T) {
 					leave(pJSmith.dn()),
 					deleteLDIF(pBWayne.dn()),
 					disableLDIF(pADoe.dn())),
-				Config: env.connectionConfig(""),
+				Config: connectionConfig(""),
 				ConfigPlanChecks: update(
 					expectUsersChanged("jsmith", "bwayne", "adoe"),
 					planUser("jsmith", state(jsmith, false, stActive, reconcile.SourceOutOfScope)),
@@ -494,12 +496,13 @@ func TestAccProvisioningConnection_deprovisioning(t *testing.T) {
 				),
 			},
 			{
-				// Back in the group, but user_update = false: not re-enabled.
+				// Back in the group, but user_update = false: not re-enabled, and recorded as
+				// suspended by this connection (out_of_scope), so it is re-enabled below.
 				PreConfig: env.pre(t, join(pJSmith.dn())),
-				Config:    env.connectionConfig("user_update = false"),
+				Config:    connectionConfig("user_update = false"),
 				ConfigPlanChecks: update(
-					expectUsersChanged("jsmith"),
-					planUser("jsmith", state(jsmith, false, stSuspended, reconcile.SourceInScope)),
+					expectUsersChanged(),
+					planUser("jsmith", state(jsmith, false, stSuspended, reconcile.SourceOutOfScope)),
 				),
 				Check: checks(env.wantStatus("jsmith", stSuspended), env.wantWrites(nil)),
 			},
@@ -507,7 +510,7 @@ func TestAccProvisioningConnection_deprovisioning(t *testing.T) {
 				// Everyone comes back: re-enabled (status is observed, so it is planned as
 				// PingID reports it now; the next refresh records the new one).
 				PreConfig: env.pre(t, enableLDIF(pADoe.dn()), pBWayne.ldif()),
-				Config:    env.connectionConfig(""),
+				Config:    connectionConfig(""),
 				ConfigPlanChecks: update(
 					expectUsersChanged("jsmith", "bwayne", "adoe"),
 					planUser("jsmith", state(jsmith, true, stSuspended, reconcile.SourceInScope)),
@@ -525,7 +528,7 @@ func TestAccProvisioningConnection_deprovisioning(t *testing.T) {
 				// remove_user_action = "delete": the user who leaves is deleted, and so is
 				// the one already deprovisioned because the directory disabled him.
 				PreConfig: env.pre(t, leave(pADoe.dn())),
-				Config:    env.connectionConfig(`remove_user_action = "delete"`),
+				Config:    connectionConfig(`remove_user_action = "delete"`),
 				ConfigPlanChecks: update(
 					expectUsersChanged("adoe", "cdisabled"),
 					expectNoUser("adoe"), expectNoUser("cdisabled"),
@@ -539,7 +542,7 @@ func TestAccProvisioningConnection_deprovisioning(t *testing.T) {
 				// user_disable_delete = false: only the bookkeeping changes. (Disabled
 				// newcomers are not provisioned, so the deleted cdisabled stays deleted.)
 				PreConfig: env.pre(t, leave(engineeringDN)),
-				Config: env.connectionConfig(`remove_user_action = "delete"
+				Config: connectionConfig(`remove_user_action = "delete"
 user_disable_delete = false
 provision_disabled_users = false`),
 				ConfigPlanChecks: update(
@@ -562,10 +565,10 @@ func TestAccProvisioningConnection_maxDeprovisions(t *testing.T) {
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{
-			{Config: env.connectionConfig("max_deprovisions = 1")},
+			{Config: env.connectionConfig("max_deprovisions = 1\nmax_deprovisions_percent = -1")},
 			{
 				PreConfig:   leave,
-				Config:      env.connectionConfig("max_deprovisions = 1"),
+				Config:      env.connectionConfig("max_deprovisions = 1\nmax_deprovisions_percent = -1"),
 				ExpectError: words("2 users would be deprovisioned (disabled or deleted), more than max_deprovisions = 1: adoe (left group/filter), jsmith (left group/filter)"),
 			},
 			{
@@ -575,7 +578,7 @@ func TestAccProvisioningConnection_maxDeprovisions(t *testing.T) {
 					}
 					env.pre(t)()
 				},
-				Config: env.connectionConfig("max_deprovisions = -1"),
+				Config: env.connectionConfig("max_deprovisions = -1\nmax_deprovisions_percent = -1"),
 				ConfigPlanChecks: update(
 					expectUsersChanged("adoe", "jsmith"),
 					planUser("adoe", pADoe.entry(false, stNotActive, reconcile.SourceOutOfScope)),
@@ -613,7 +616,9 @@ func TestAccProvisioningConnection_drift(t *testing.T) {
 				Check:              resource.TestCheckResourceAttr(connAddr, "users.adoe", drifted.JSON()),
 			},
 			{
-				// Suspended and deleted out of band as well: all three are corrected.
+				// Suspended and deleted out of band as well: the attributes are corrected and
+				// the deleted user re-created, but the suspension made in PingID is left alone
+				// (TestAccProvisioningConnection_suspendedOutsideTerraform has the details).
 				PreConfig: func() {
 					env.pre(t)()
 					if err := env.PingID.SetUserStatus("jsmith", stSuspended); err != nil {
@@ -625,16 +630,16 @@ func TestAccProvisioningConnection_drift(t *testing.T) {
 				},
 				Config: cfg,
 				ConfigPlanChecks: update(
-					expectUsersChanged("adoe", "jsmith", "bwayne"),
+					expectUsersChanged("adoe", "bwayne"),
 					planUser("adoe", adoe),
-					planUser("jsmith", pJSmith.entry(true, stSuspended, reconcile.SourceInScope)),
+					planUser("jsmith", pJSmith.entry(false, stSuspended, reconcile.SourceInScope)),
 					planUser("bwayne", pBWayne.entry(true, stNotActive, reconcile.SourceInScope)),
 				),
 				Check: checks(
 					env.wantProfile("adoe", pADoe.mail, "Ann", "Doe", stNotActive, 0),
-					env.wantProfile("jsmith", pJSmith.mail, "John", "Smith", stActive, 1),
+					env.wantProfile("jsmith", pJSmith.mail, "John", "Smith", stSuspended, 1),
 					env.wantProfile("bwayne", pBWayne.mail, "Bruce", "Wayne", stNotActive, 0),
-					env.wantWrites(map[string]int64{"edituser": 1, "activateuser": 1, "adduser": 1}),
+					env.wantWrites(map[string]int64{"edituser": 1, "adduser": 1}),
 				),
 			},
 			{
@@ -784,33 +789,54 @@ func TestAccProvisioningConnection_admins(t *testing.T) {
 }
 
 // TestAccProvisioningConnection_onDestroyDeprovision: destroying a connection with
-// on_destroy = "deprovision" suspends every managed user but administrators, subject to
-// max_deprovisions.
+// on_destroy = "deprovision" suspends every managed user but administrators, subject to both
+// brakes, max_deprovisions and max_deprovisions_percent; a refused destroy writes nothing.
 func TestAccProvisioningConnection_onDestroyDeprovision(t *testing.T) {
 	t.Parallel()
 	env := newAccEnv(t)
 	env.seed(t, activeJSmith())
+	noWrites := func() {
+		if err := env.wantWrites(nil)(); err != nil {
+			t.Errorf("the refused destroy plan changed PingID: %v", err)
+		}
+		if u := env.user(t, "jsmith"); u.Status != stActive {
+			t.Errorf("the refused destroy plan changed PingID: jsmith is %s", u.Status)
+		}
+		env.pre(t)()
+	}
 
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{
 			{Config: env.connectionConfig("on_destroy = \"deprovision\"\nmax_deprovisions = 2")},
 			{
-				// Destroying would suspend three enabled users.
+				// Destroying would suspend three enabled users of four: over both brakes.
+				PreConfig: env.pre(t),
+				Config:    env.providerConfig(),
+				ExpectError: words("3 users would be deprovisioned (disabled or deleted), more than max_deprovisions = 2, and more than " +
+					"max_deprovisions_percent = 20 % of the 4 users this connection manages (at most 1): adoe (connection destroyed), " +
+					"bwayne (connection destroyed), jsmith (connection destroyed)"),
+			},
+			{
+				PreConfig:        noWrites,
+				Config:           env.connectionConfig("on_destroy = \"deprovision\"\nmax_deprovisions = -1"),
+				ConfigPlanChecks: update(expectUsersChanged()),
+			},
+			{
+				// max_deprovisions lifted: the share brake alone still refuses.
+				PreConfig:   env.pre(t),
 				Config:      env.providerConfig(),
-				ExpectError: words("3 users would be deprovisioned (disabled or deleted), more than max_deprovisions = 2: adoe (connection destroyed), bwayne (connection destroyed), jsmith (connection destroyed)"),
+				ExpectError: words("more than max_deprovisions_percent = 20 % of the 4 users this connection manages (at most 1): adoe (connection destroyed)"),
 			},
 			{
 				PreConfig: func() {
-					if u := env.user(t, "jsmith"); u.Status != stActive {
-						t.Errorf("the failed destroy plan changed PingID: jsmith is %s", u.Status)
-					}
+					noWrites()
 					// An administrator is never deprovisioned, not even on destroy.
 					if err := env.PingID.UpdateUserDirect("bwayne", func(u *emulator.User) { u.Role = "ADMIN" }); err != nil {
 						t.Fatal(err)
 					}
 				},
-				Config:           env.connectionConfig("on_destroy = \"deprovision\"\nmax_deprovisions = -1"),
+				Config:           env.connectionConfig("on_destroy = \"deprovision\"\nmax_deprovisions = -1\nmax_deprovisions_percent = -1"),
 				ConfigPlanChecks: update(expectUsersChanged()),
 			},
 		},

@@ -164,3 +164,21 @@ func (durationValidator) ValidateString(_ context.Context, req validator.StringR
 			fmt.Sprintf("%q is not a positive Go duration such as \"30s\" or \"2m\".", req.ConfigValue.ValueString()))
 	}
 }
+
+// percentValidator accepts a share in percent, 0 to 100, or -1 for "no limit".
+type percentValidator struct{}
+
+func (percentValidator) Description(context.Context) string {
+	return "must be between 0 and 100, or -1 for no limit"
+}
+func (v percentValidator) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
+
+func (percentValidator) ValidateFloat64(_ context.Context, req validator.Float64Request, resp *validator.Float64Response) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+		return
+	}
+	if v := req.ConfigValue.ValueFloat64(); v != -1 && (v < 0 || v > 100) {
+		resp.Diagnostics.AddAttributeError(req.Path, "Invalid percentage",
+			fmt.Sprintf("%v is not a share of users: use a percentage between 0 and 100 (e.g. 20), or -1 for no limit.", v))
+	}
+}

@@ -281,11 +281,13 @@ func TestPlanDevices(t *testing.T) {
 			wantActions: []string{"gone disable", "jsmith disable"},
 		},
 		{
-			name:        "a user kept suspended (user_update = false) keeps its devices",
-			options:     optionsWith(manageDevices(DevicesMerge, SlotSMS1), noUpdate),
-			prior:       map[string]Entry{"jsmith": jsmith(withDevices(smsOnly), func(e *Entry) { e.Enabled = false; e.Status = StatusSuspended })},
-			inScope:     []DirectoryUser{dirJSmith(dirDevices(map[Slot]string{SlotSMS1: evaSMS2}))},
-			wantPlanned: map[string]Entry{"jsmith": jsmith(withDevices(smsOnly), func(e *Entry) { e.Enabled = false; e.Status = StatusSuspended })},
+			// In scope and SUSPENDED: suspended outside Terraform, listed as left suspended.
+			name:              "a user kept suspended (user_update = false) keeps its devices",
+			options:           optionsWith(manageDevices(DevicesMerge, SlotSMS1), noUpdate),
+			prior:             map[string]Entry{"jsmith": jsmith(withDevices(smsOnly), func(e *Entry) { e.Enabled = false; e.Status = StatusSuspended })},
+			inScope:           []DirectoryUser{dirJSmith(dirDevices(map[Slot]string{SlotSMS1: evaSMS2}))},
+			wantPlanned:       map[string]Entry{"jsmith": jsmith(withDevices(smsOnly), func(e *Entry) { e.Enabled = false; e.Status = StatusSuspended })},
+			wantLeftSuspended: []string{"jsmith"},
 		},
 		{
 			name:        "a re-enabled user gets its devices in the same plan",

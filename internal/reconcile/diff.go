@@ -125,7 +125,7 @@ func removalReason(state SourceState) string {
 func returnReason(from SourceState) string {
 	switch from {
 	case SourceInScope:
-		return "suspended in PingID while in scope"
+		return "suspended outside Terraform"
 	case SourceDisabled:
 		return "re-enabled in directory"
 	case SourceOutOfScope:

@@ -118,8 +118,9 @@ func randomWorld(rng *rand.Rand, n int) world {
 		options: Options{
 			UserCreate: rng.Intn(2) == 0, UserUpdate: rng.Intn(2) == 0, UserDisableDelete: rng.Intn(2) == 0,
 			ProvisionDisabledUsers: rng.Intn(2) == 0, RemoveAction: []RemoveAction{RemoveDisable, RemoveDelete}[rng.Intn(2)],
-			MaxDeprovisions: rng.Intn(n/4+2) - 1,
-			Mapping:         Mapping{MapEmail: rng.Intn(3) > 0, MapFirstName: rng.Intn(3) > 0, MapLastName: rng.Intn(3) > 0},
+			MaxDeprovisions: rng.Intn(n/4+2) - 1, MaxDeprovisionsPercent: []float64{-1, 0, 5, 20, 50, 100}[rng.Intn(6)],
+			ReactivateSuspendedUsers: rng.Intn(2) == 0,
+			Mapping:                  Mapping{MapEmail: rng.Intn(3) > 0, MapFirstName: rng.Intn(3) > 0, MapLastName: rng.Intn(3) > 0},
 		},
 		directory: map[string]DirectoryUser{}, inScope: map[string]bool{}, pingID: map[string]PingIDUser{},
 		admins: map[string]bool{}, firstPrior: map[string]Entry{},
@@ -263,9 +264,18 @@ func describeActions(actions []Action) string {
 func checkInvariants(t *testing.T, name string, in Input, res Result, te *ThresholdError) {
 	t.Helper()
 	o := in.Options
-	deprovisions := 0
+	deprovisions, links := 0, 0
 	for _, a := range res.Actions {
 		key := FoldUsername(a.Username)
+		if !o.ReactivateSuspendedUsers && a.Kind == KindEnable && SuspendedOutside(*a.Prior) && !in.PriorAdmins[key] {
+			t.Errorf("%s: %s, suspended outside Terraform, re-enabled without reactivate_suspended_users", name, a.Username)
+		}
+		if a.Kind == KindLink {
+			links++
+			if !o.ReactivateSuspendedUsers && in.Existing[key].Status == StatusSuspended && a.Planned.Enabled {
+				t.Errorf("%s: suspended %s re-activated by its link without reactivate_suspended_users", name, a.Username)
+			}
+		}
 		switch a.Kind {
 		case KindCreate:
 			if !o.UserCreate {
@@ -309,8 +319,14 @@ func checkInvariants(t *testing.T, name string, in Input, res Result, te *Thresh
 			}
 		}
 	}
-	if wantErr := o.MaxDeprovisions >= 0 && deprovisions > o.MaxDeprovisions; wantErr != (te != nil) {
-		t.Errorf("%s: %d deprovisions with max %d, threshold error %v", name, deprovisions, o.MaxDeprovisions, te)
+	allowed := AllowedDeprovisions(o.MaxDeprovisionsPercent, len(in.Prior)+links)
+	overCount := o.MaxDeprovisions >= 0 && deprovisions > o.MaxDeprovisions
+	overPercent := allowed >= 0 && deprovisions > allowed
+	if wantErr := overCount || overPercent; wantErr != (te != nil) {
+		t.Errorf("%s: %d deprovisions with max %d and %d allowed by the share, threshold error %v", name, deprovisions, o.MaxDeprovisions, allowed, te)
+	}
+	if te != nil && (te.Both != (overCount && overPercent) || (te.Brake == BrakePercent) == overCount) {
+		t.Errorf("%s: threshold error names %s (both %v), want count %v, percent %v", name, te.Brake, te.Both, overCount, overPercent)
 	}
 	if te != nil && len(te.Users) != deprovisions {
 		t.Errorf("%s: threshold error lists %d users, want %d", name, len(te.Users), deprovisions)

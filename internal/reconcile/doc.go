@@ -37,6 +37,15 @@
 //     current PingID value: like the Provisioner, a connection never clears an attribute.
 //   - Re-enabling (a managed user enabled=false whose directory user is in scope and enabled, or
 //     a suspended PingID user being linked) needs user_update, as in the Provisioner.
+//   - A suspension made in PingID is never undone silently. This connection suspends users only
+//     in a removal state, so an in-scope entry with enabled=false and status SUSPENDED
+//     (SuspendedOutside) is a user suspended outside Terraform: the plan keeps the entry (the
+//     next plan is then empty too) and lists it in Summary.LeftSuspended. With
+//     reactivate_suspended_users (and user_update) it is enabled instead, counted in Enable and
+//     Summary.Reactivated, reason "suspended outside Terraform". A SUSPENDED PingID user being
+//     linked is likewise linked as enabled=false, unless reactivate_suspended_users. A returning
+//     user this connection suspended, kept disabled by user_update = false, keeps its removal
+//     source_state, so it is still recognised as this connection's suspension later.
 //   - Linking brings an existing PingID user under management and creates nothing, so it does not
 //     need user_create.
 //   - Users whose PingID role is ADMIN are never updated, enabled, disabled or deleted: their
@@ -44,7 +53,9 @@
 //     listed in Summary.SkippedAdmins. Existing ADMIN users are never linked (also listed).
 //   - max_deprovisions counts every action that disables or deletes a user: disables, deletes
 //     and links that suspend the linked user, whatever the cause (scope exit, directory disable,
-//     directory deletion). Exceeding it returns the full Result and a *ThresholdError.
+//     directory deletion). max_deprovisions_percent counts the same actions against a share of
+//     the managed users (prior users plus links; see AllowedDeprovisions). Exceeding either
+//     returns the full Result and a *ThresholdError naming the brake.
 //
 // Status rule: `status` is an observation, never a prediction. Planned copies it from the
 // refreshed entry (or from the existing PingID user being linked); a new user gets NOT_ACTIVE,

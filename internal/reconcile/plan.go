@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 )
@@ -38,6 +39,12 @@ type Options struct {
 	RemoveAction                                                      RemoveAction
 	// MaxDeprovisions: more disables+deletes than this fail the plan; negative = unlimited.
 	MaxDeprovisions int
+	// MaxDeprovisionsPercent: more disables+deletes than this share of the managed users fail
+	// the plan (see AllowedDeprovisions); negative = unlimited.
+	MaxDeprovisionsPercent float64
+	// ReactivateSuspendedUsers: re-activate managed or linked users whom PingID reports
+	// SUSPENDED although this connection did not suspend them; otherwise they are left suspended.
+	ReactivateSuspendedUsers bool
 	Mapping
 }
 
@@ -102,6 +109,12 @@ type Summary struct {
 	DevicePairs, DeviceUnpairs                       int      // devices to pair (new or replacing) and to unpair
 	SkippedAdmins                                    []string // ADMIN users whose action was withheld, or who were not linked
 	SkippedDisabled                                  []string // disabled directory users not provisioned (provision_disabled_users = false, or remove_user_action = "delete")
+	// LeftSuspended are in-scope users whom PingID reports SUSPENDED although this connection
+	// did not suspend them (suspended outside Terraform), left suspended by this plan.
+	LeftSuspended []string
+	// Reactivated are such users that this plan re-activates (reactivate_suspended_users); each
+	// is also counted in Enable (a re-activating link in Provision and Link too).
+	Reactivated []string
 }
 
 // Result is the outcome of Plan.
@@ -115,10 +128,24 @@ type Result struct {
 // HasChanges reports whether the planned map differs from the prior one.
 func (r Result) HasChanges() bool { return len(r.Actions) > 0 }
 
+// Deprovisioning brakes, as the settings that set them are named.
+const (
+	BrakeCount   = "max_deprovisions"
+	BrakePercent = "max_deprovisions_percent"
+)
+
 // ThresholdError is returned (with the full Result) when more users would be deprovisioned
-// than Options.MaxDeprovisions allows.
+// than Options.MaxDeprovisions or Options.MaxDeprovisionsPercent allows.
 type ThresholdError struct {
-	Max   int
+	// Brake is the setting that stops the plan (BrakeCount when both do).
+	Brake string
+	// Max is max_deprovisions; Percent is max_deprovisions_percent, Managed the number of users
+	// it is a share of and Allowed the number of users that share allows.
+	Max              int
+	Percent          float64
+	Managed, Allowed int
+	// Both reports that each brake alone would stop the plan.
+	Both  bool
 	Users []Action // every deprovisioning action, sorted by username
 }
 
@@ -127,8 +154,19 @@ const maxListedUsers = 50
 
 func (e *ThresholdError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%d %s would be deprovisioned (disabled or deleted), more than max_deprovisions = %d: ",
-		len(e.Users), usersWord(len(e.Users)), e.Max)
+	fmt.Fprintf(&b, "%d %s would be deprovisioned (disabled or deleted), ", len(e.Users), usersWord(len(e.Users)))
+	countPart := fmt.Sprintf("more than max_deprovisions = %d", e.Max)
+	percentPart := fmt.Sprintf("more than max_deprovisions_percent = %s of the %d %s this connection manages (at most %d)",
+		formatPercent(e.Percent), e.Managed, usersWord(e.Managed), e.Allowed)
+	switch {
+	case e.Both:
+		b.WriteString(countPart + ", and " + percentPart)
+	case e.Brake == BrakePercent:
+		b.WriteString(percentPart)
+	default:
+		b.WriteString(countPart)
+	}
+	b.WriteString(": ")
 	for i, a := range e.Users {
 		if i == maxListedUsers {
 			fmt.Fprintf(&b, ", and %d more", len(e.Users)-maxListedUsers)
@@ -140,7 +178,14 @@ func (e *ThresholdError) Error() string {
 		fmt.Fprintf(&b, "%s (%s)", a.Username, a.Reason)
 	}
 	b.WriteString(". To proceed: check that the source location (base_dn, group_dn, filter) and the " +
-		"directory return the users you expect, then raise max_deprovisions for this run (-1 = unlimited)")
+		"directory return the users you expect, then raise ")
+	switch {
+	case e.Both:
+		b.WriteString("max_deprovisions and max_deprovisions_percent")
+	default:
+		b.WriteString(e.Brake)
+	}
+	b.WriteString(" for this run (-1 = unlimited)")
 	return b.String()
 }
 
@@ -149,6 +194,44 @@ func devicesWord(n int) string {
 		return "device"
 	}
 	return "devices"
+}
+
+// formatPercent writes a share as users write it: "20 %", "12.5 %".
+func formatPercent(p float64) string {
+	return strings.TrimSuffix(strings.TrimRight(fmt.Sprintf("%.2f", p), "0"), ".") + " %"
+}
+
+// AllowedDeprovisions is how many of managed users percent allows to deprovision in one plan,
+// or -1 for a negative percent (no limit). The share is rounded down (20 % of 12 users is
+// 2.4: 2 pass, 3 fail), but a positive share always allows one user, so a single leaver never
+// stops a tenant of fewer than 1/percent users; 0 allows none.
+func AllowedDeprovisions(percent float64, managed int) int {
+	if percent < 0 {
+		return -1
+	}
+	if percent == 0 {
+		return 0
+	}
+	// The epsilon keeps exact shares exact (10 % of 30 is 3, not 2.9999999999999996).
+	n := int(math.Floor(percent*float64(managed)/100 + 1e-9))
+	return max(n, 1)
+}
+
+// checkBrakes returns the *ThresholdError for deprovisions (sorted by username) out of managed
+// users, or nil when both brakes let them through.
+func checkBrakes(deprovisions []Action, managed, maxCount int, percent float64) *ThresholdError {
+	allowed := AllowedDeprovisions(percent, managed)
+	overCount := maxCount >= 0 && len(deprovisions) > maxCount
+	overPercent := allowed >= 0 && len(deprovisions) > allowed
+	if !overCount && !overPercent {
+		return nil
+	}
+	brake := BrakeCount
+	if !overCount {
+		brake = BrakePercent
+	}
+	return &ThresholdError{Brake: brake, Max: maxCount, Percent: percent, Managed: managed, Allowed: allowed,
+		Both: overCount && overPercent, Users: deprovisions}
 }
 
 func usersWord(n int) string {
@@ -170,6 +253,12 @@ func (r Result) SummaryLine() string {
 	fmt.Fprintf(&b, ", %d to update, %d to disable, %d to enable, %d to delete", s.Update, s.Disable, s.Enable, s.Delete)
 	if s.DevicePairs > 0 || s.DeviceUnpairs > 0 {
 		fmt.Fprintf(&b, "; %d %s to pair, %d to unpair", s.DevicePairs, devicesWord(s.DevicePairs), s.DeviceUnpairs)
+	}
+	if n := len(s.Reactivated); n > 0 {
+		fmt.Fprintf(&b, "; %d %s suspended outside Terraform to re-activate", n, usersWord(n))
+	}
+	if n := len(s.LeftSuspended); n > 0 {
+		fmt.Fprintf(&b, "; %d %s suspended outside Terraform left suspended", n, usersWord(n))
 	}
 	if n := len(s.SkippedAdmins); n > 0 {
 		fmt.Fprintf(&b, "; %d PingID ADMIN %s left unchanged", n, usersWord(n))
@@ -287,10 +376,14 @@ func Plan(in Input) (Result, error) {
 	if err := vanishedSlots(in, p.res); err != nil {
 		return Result{}, err
 	}
-	limit := in.Options.MaxDeprovisions
-	if limit >= 0 && len(p.deprovisions) > limit {
-		slices.SortFunc(p.deprovisions, byUsername)
-		return p.res, &ThresholdError{Max: limit, Users: p.deprovisions}
+	slices.Sort(p.res.Summary.LeftSuspended)
+	slices.Sort(p.res.Summary.Reactivated)
+	slices.SortFunc(p.deprovisions, byUsername)
+	// The share is of the users the connection manages or is about to take over: the prior
+	// users and the existing PingID users it links (the only users a first plan can suspend).
+	managed := len(in.Prior) + p.res.Summary.Link
+	if te := checkBrakes(p.deprovisions, managed, in.Options.MaxDeprovisions, in.Options.MaxDeprovisionsPercent); te != nil {
+		return p.res, te
 	}
 	return p.res, nil
 }
@@ -311,9 +404,27 @@ func (p *planner) managed(username, key string, prior Entry, state SourceState, 
 	}
 	removal := state != SourceInScope
 	switch {
+	case state == SourceInScope && SuspendedOutside(prior) && !p.in.PriorAdmins[key]:
+		// This connection suspends users only in a removal state, so an in-scope user it
+		// records as disabled, whom PingID reports SUSPENDED, was suspended in PingID (or,
+		// after user_update = false kept a returning user disabled, is one the directory has
+		// not changed since): such a lockout is undone only on request.
+		if o.UserUpdate && o.ReactivateSuspendedUsers {
+			next.Enabled = true
+			p.res.Summary.Reactivated = append(p.res.Summary.Reactivated, username)
+		} else {
+			p.res.Summary.LeftSuspended = append(p.res.Summary.LeftSuspended, username)
+		}
 	case state == SourceInScope && o.UserUpdate:
 		next.Enabled = true
 	case state == SourceInScope && !prior.Enabled:
+		// The user this connection deprovisioned is back, but without user_update it is not
+		// re-enabled. The entry keeps the removal state it was suspended for: that is what
+		// tells, once user_update is on again, a suspension of this connection (re-enabled)
+		// from one made outside Terraform (an in-scope entry: left suspended).
+		if prior.SourceState != SourceInScope {
+			next.SourceState = prior.SourceState
+		}
 		notes = append(notes, "stays disabled: user_update = false")
 	case removal && o.deleteMode():
 		if p.in.PriorAdmins[key] {
@@ -393,9 +504,10 @@ func (p *planner) link(key string, d DirectoryUser, existing PingIDUser) error {
 	}
 	current = withObservedDevices(current, existing.Devices, o.ManageDevices)
 	next := current
+	suspended := existing.Status == StatusSuspended
 	if o.UserUpdate {
 		applyMapped(&next, d, o)
-		if state == SourceInScope {
+		if state == SourceInScope && (!suspended || o.ReactivateSuspendedUsers) {
 			next.Enabled = true
 		}
 	}
@@ -408,7 +520,12 @@ func (p *planner) link(key string, d DirectoryUser, existing PingIDUser) error {
 	case current.Enabled && !next.Enabled:
 		reason += ", suspended"
 	case !current.Enabled && next.Enabled:
-		reason += ", re-activated"
+		reason += ", re-activated (suspended outside Terraform)"
+		p.res.Summary.Reactivated = append(p.res.Summary.Reactivated, username)
+		p.res.Summary.Enable++
+	case suspended && state == SourceInScope:
+		reason += ", left suspended (suspended in PingID)"
+		p.res.Summary.LeftSuspended = append(p.res.Summary.LeftSuspended, username)
 	}
 	if fields := changedAttributes(current, next); fields != "" {
 		reason += "; " + fields + " changed"
@@ -485,6 +602,14 @@ func (p *planner) record(a Action) {
 	case KindStateOnly:
 		// Bookkeeping: no API call to count.
 	}
+}
+
+// SuspendedOutside reports whether a refreshed entry is a user suspended outside Terraform:
+// in scope (this connection deprovisions only users in a removal state), recorded as disabled
+// and reported SUSPENDED by PingID. Its planned entry keeps enabled = false and status
+// SUSPENDED, which is what PingID holds, so the next plan sees the same and stays empty.
+func SuspendedOutside(e Entry) bool {
+	return e.SourceState == SourceInScope && !e.Enabled && e.Status == StatusSuspended
 }
 
 // applyMapped copies the mapped, present directory values into e.

@@ -68,12 +68,13 @@ var (
 	noProvisionDisabl = func(o *Options) { o.ProvisionDisabledUsers = false }
 	deleteMode        = func(o *Options) { o.RemoveAction = RemoveDelete }
 	unmapEmail        = func(o *Options) { o.MapEmail = false }
+	reactivate        = func(o *Options) { o.ReactivateSuspendedUsers = true }
 )
 
 // defaultOptions are the Provisioner defaults with every field mapped and no threshold.
 func defaultOptions() Options {
 	return Options{UserCreate: true, UserUpdate: true, UserDisableDelete: true, ProvisionDisabledUsers: true,
-		RemoveAction: RemoveDisable, MaxDeprovisions: -1, Mapping: Mapping{MapEmail: true, MapFirstName: true, MapLastName: true}}
+		RemoveAction: RemoveDisable, MaxDeprovisions: -1, MaxDeprovisionsPercent: -1, Mapping: Mapping{MapEmail: true, MapFirstName: true, MapLastName: true}}
 }
 
 type planCase struct {
@@ -90,6 +91,8 @@ type planCase struct {
 	wantChanges         map[string][]FieldChange
 	wantSkippedAdmins   []string
 	wantSkippedDisabled []string
+	wantLeftSuspended   []string
+	wantReactivated     []string
 }
 
 func (c planCase) input() Input {
@@ -147,6 +150,12 @@ func runPlanCases(t *testing.T, cases []planCase) {
 			}
 			if !slices.Equal(res.Summary.SkippedDisabled, c.wantSkippedDisabled) {
 				t.Errorf("SkippedDisabled = %q, want %q", res.Summary.SkippedDisabled, c.wantSkippedDisabled)
+			}
+			if !slices.Equal(res.Summary.LeftSuspended, c.wantLeftSuspended) {
+				t.Errorf("LeftSuspended = %q, want %q", res.Summary.LeftSuspended, c.wantLeftSuspended)
+			}
+			if !slices.Equal(res.Summary.Reactivated, c.wantReactivated) {
+				t.Errorf("Reactivated = %q, want %q", res.Summary.Reactivated, c.wantReactivated)
 			}
 			// Every plan must be reproducible from the maps alone at apply.
 			assertDiffAgrees(t, in.Prior, res)
@@ -250,19 +259,43 @@ func TestPlanLinksExistingUsers(t *testing.T) {
 		existing:          []PingIDUser{pingJSmith(func(u *PingIDUser) { u.Role = RoleAdmin })},
 		wantSkippedAdmins: []string{"jsmith"},
 	}, {
-		name:        "a suspended PingID user is re-activated on link with user_update",
-		inScope:     []DirectoryUser{dirJSmith()},
-		existing:    []PingIDUser{pingJSmith(pingStatus(StatusSuspended))},
-		wantPlanned: map[string]Entry{"jsmith": with(linked, entryStatus(StatusSuspended))},
-		wantActions: []string{"jsmith link"},
-		wantReasons: map[string]string{"jsmith": "existing PingID user linked, re-activated; email, first_name changed"},
+		name:              "a suspended PingID user is linked and left suspended",
+		inScope:           []DirectoryUser{dirJSmith()},
+		existing:          []PingIDUser{pingJSmith(pingStatus(StatusSuspended))},
+		wantPlanned:       map[string]Entry{"jsmith": with(linked, func(e *Entry) { e.Enabled = false; e.Status = StatusSuspended })},
+		wantActions:       []string{"jsmith link"},
+		wantReasons:       map[string]string{"jsmith": "existing PingID user linked, left suspended (suspended in PingID); email, first_name changed"},
+		wantLeftSuspended: []string{"jsmith"},
 	}, {
-		name:        "a suspended PingID user stays suspended on link without user_update",
-		options:     noUpdate,
+		name:            "a suspended PingID user is re-activated on link with reactivate_suspended_users",
+		options:         reactivate,
+		inScope:         []DirectoryUser{dirJSmith()},
+		existing:        []PingIDUser{pingJSmith(pingStatus(StatusSuspended))},
+		wantPlanned:     map[string]Entry{"jsmith": with(linked, entryStatus(StatusSuspended))},
+		wantActions:     []string{"jsmith link"},
+		wantReasons:     map[string]string{"jsmith": "existing PingID user linked, re-activated (suspended outside Terraform); email, first_name changed"},
+		wantReactivated: []string{"jsmith"},
+	}, {
+		name:              "a suspended PingID user stays suspended on link without user_update, even with reactivate_suspended_users",
+		options:           optionsWith(noUpdate, reactivate),
+		inScope:           []DirectoryUser{dirJSmith()},
+		existing:          []PingIDUser{pingJSmith(pingStatus(StatusSuspended))},
+		wantPlanned:       map[string]Entry{"jsmith": with(asIs, func(e *Entry) { e.Enabled = false; e.Status = StatusSuspended })},
+		wantActions:       []string{"jsmith link"},
+		wantLeftSuspended: []string{"jsmith"},
+	}, {
+		name:        "a never-activated PingID user is linked enabled, not listed as left suspended",
 		inScope:     []DirectoryUser{dirJSmith()},
-		existing:    []PingIDUser{pingJSmith(pingStatus(StatusSuspended))},
-		wantPlanned: map[string]Entry{"jsmith": with(asIs, func(e *Entry) { e.Enabled = false; e.Status = StatusSuspended })},
+		existing:    []PingIDUser{pingJSmith(pingStatus(StatusNotActive))},
+		wantPlanned: map[string]Entry{"jsmith": with(linked, entryStatus(StatusNotActive))},
 		wantActions: []string{"jsmith link"},
+	}, {
+		name:        "a suspended PingID user disabled in the directory is linked as it is",
+		inScope:     []DirectoryUser{dirJSmith(dirDisabled)},
+		existing:    []PingIDUser{pingJSmith(pingStatus(StatusSuspended))},
+		wantPlanned: map[string]Entry{"jsmith": with(linked, func(e *Entry) { e.Enabled = false; e.Status = StatusSuspended; e.SourceState = SourceDisabled })},
+		wantActions: []string{"jsmith link"},
+		wantReasons: map[string]string{"jsmith": "existing PingID user linked; disabled in directory; email, first_name changed"},
 	}, {
 		name:        "a disabled directory user is linked and suspended",
 		inScope:     []DirectoryUser{dirJSmith(dirDisabled)},
@@ -349,13 +382,19 @@ func TestPlanManagedUsersInScope(t *testing.T) {
 		wantActions: []string{"jsmith enable"},
 		wantReasons: map[string]string{"jsmith": "re-enabled in directory"},
 	}, {
-		name:        "re-enabled in the directory without user_update: stays disabled",
+		name:        "re-enabled in the directory without user_update: stays disabled, and keeps the state it was suspended for",
 		options:     noUpdate,
-		prior:       map[string]Entry{"jsmith": jsmith(disabledEntry(SourceDisabled))},
+		prior:       map[string]Entry{"jsmith": jsmith(disabledEntry(SourceDisabled), entryStatus(StatusSuspended))},
 		inScope:     []DirectoryUser{dirJSmith()},
-		wantPlanned: map[string]Entry{"jsmith": jsmith(disabledEntry(SourceInScope))},
+		wantPlanned: map[string]Entry{"jsmith": jsmith(disabledEntry(SourceDisabled), entryStatus(StatusSuspended))},
+	}, {
+		name:        "back in the group without user_update, moved: bookkeeping only",
+		options:     noUpdate,
+		prior:       map[string]Entry{"jsmith": jsmith(disabledEntry(SourceOutOfScope), entryStatus(StatusSuspended), entryMoved())},
+		inScope:     []DirectoryUser{dirJSmith()},
+		wantPlanned: map[string]Entry{"jsmith": jsmith(disabledEntry(SourceOutOfScope), entryStatus(StatusSuspended))},
 		wantActions: []string{"jsmith state_only"},
-		wantReasons: map[string]string{"jsmith": "re-enabled in directory; stays disabled: user_update = false"},
+		wantReasons: map[string]string{"jsmith": "DN changed; stays disabled: user_update = false"},
 	}, {
 		name:        "back in the group: enable with the attribute change",
 		prior:       map[string]Entry{"jsmith": jsmith(disabledEntry(SourceOutOfScope), entryMoved())},
@@ -373,12 +412,55 @@ func TestPlanManagedUsersInScope(t *testing.T) {
 		wantActions: []string{"jsmith enable"},
 		wantReasons: map[string]string{"jsmith": "back in directory and in scope"},
 	}, {
-		name:        "drift: suspended in PingID while in scope is re-enabled",
-		prior:       map[string]Entry{"jsmith": jsmith(disabledEntry(SourceInScope), entryStatus(StatusSuspended))},
+		name:              "suspended outside Terraform while in scope: left suspended, attributes still updated",
+		prior:             map[string]Entry{"jsmith": jsmith(disabledEntry(SourceInScope), entryStatus(StatusSuspended), entryMail("old@example.com"))},
+		inScope:           []DirectoryUser{dirJSmith()},
+		wantPlanned:       map[string]Entry{"jsmith": jsmith(disabledEntry(SourceInScope), entryStatus(StatusSuspended))},
+		wantActions:       []string{"jsmith update"},
+		wantReasons:       map[string]string{"jsmith": "email changed"},
+		wantLeftSuspended: []string{"jsmith"},
+	}, {
+		name:              "suspended outside Terraform and unchanged: no action, so the next plan is empty",
+		prior:             map[string]Entry{"jsmith": jsmith(disabledEntry(SourceInScope), entryStatus(StatusSuspended))},
+		inScope:           []DirectoryUser{dirJSmith()},
+		wantPlanned:       map[string]Entry{"jsmith": jsmith(disabledEntry(SourceInScope), entryStatus(StatusSuspended))},
+		wantLeftSuspended: []string{"jsmith"},
+	}, {
+		name:            "suspended outside Terraform with reactivate_suspended_users: enabled",
+		options:         reactivate,
+		prior:           map[string]Entry{"jsmith": jsmith(disabledEntry(SourceInScope), entryStatus(StatusSuspended))},
+		inScope:         []DirectoryUser{dirJSmith()},
+		wantPlanned:     map[string]Entry{"jsmith": jsmith(entryStatus(StatusSuspended))},
+		wantActions:     []string{"jsmith enable"},
+		wantReasons:     map[string]string{"jsmith": "suspended outside Terraform"},
+		wantReactivated: []string{"jsmith"},
+	}, {
+		name:              "reactivate_suspended_users needs user_update",
+		options:           optionsWith(reactivate, noUpdate),
+		prior:             map[string]Entry{"jsmith": jsmith(disabledEntry(SourceInScope), entryStatus(StatusSuspended))},
+		inScope:           []DirectoryUser{dirJSmith()},
+		wantPlanned:       map[string]Entry{"jsmith": jsmith(disabledEntry(SourceInScope), entryStatus(StatusSuspended))},
+		wantLeftSuspended: []string{"jsmith"},
+	}, {
+		name:        "recorded as disabled but not SUSPENDED in PingID (never activated): re-enabled as before",
+		prior:       map[string]Entry{"jsmith": jsmith(disabledEntry(SourceInScope), entryStatus(StatusNotActive))},
 		inScope:     []DirectoryUser{dirJSmith()},
-		wantPlanned: map[string]Entry{"jsmith": jsmith(entryStatus(StatusSuspended))},
+		wantPlanned: map[string]Entry{"jsmith": jsmith(entryStatus(StatusNotActive))},
 		wantActions: []string{"jsmith enable"},
-		wantReasons: map[string]string{"jsmith": "suspended in PingID while in scope"},
+	}, {
+		name:        "suspended outside Terraform, then disabled in the directory: bookkeeping only, no suspend call",
+		prior:       map[string]Entry{"jsmith": jsmith(disabledEntry(SourceInScope), entryStatus(StatusSuspended))},
+		inScope:     []DirectoryUser{dirJSmith(dirDisabled)},
+		wantPlanned: map[string]Entry{"jsmith": jsmith(disabledEntry(SourceDisabled), entryStatus(StatusSuspended))},
+		wantActions: []string{"jsmith state_only"},
+	}, {
+		name:              "an ADMIN suspended outside Terraform is withheld, not listed as left suspended",
+		options:           reactivate,
+		admins:            []string{"jsmith"},
+		prior:             map[string]Entry{"jsmith": jsmith(disabledEntry(SourceInScope), entryStatus(StatusSuspended))},
+		inScope:           []DirectoryUser{dirJSmith()},
+		wantPlanned:       map[string]Entry{"jsmith": jsmith(disabledEntry(SourceInScope), entryStatus(StatusSuspended))},
+		wantSkippedAdmins: []string{"jsmith"},
 	}})
 }
 
@@ -693,5 +775,167 @@ func TestScopeDelta(t *testing.T) {
 	left, notManaged := ScopeDelta(prior, inScope)
 	if !slices.Equal(left, []string{"bob"}) || !slices.Equal(notManaged, []string{"Dave", "carol"}) {
 		t.Errorf("ScopeDelta = %q, %q; want [bob], [Dave carol]", left, notManaged)
+	}
+}
+
+func TestAllowedDeprovisions(t *testing.T) {
+	tests := []struct {
+		percent float64
+		managed int
+		want    int
+	}{
+		{20, 12, 2},   // 2.4: rounded down
+		{20, 15, 3},   // exactly 3
+		{10, 30, 3},   // exact despite floating point
+		{20, 4, 1},    // 0.8: a single leaver never stops a small tenant
+		{20, 0, 1},    // first plan: nothing managed yet
+		{12.5, 16, 2}, // fractional share
+		{100, 7, 7},
+		{0, 50, 0},   // 0 allows none
+		{-1, 50, -1}, // no limit
+	}
+	for _, tt := range tests {
+		if got := AllowedDeprovisions(tt.percent, tt.managed); got != tt.want {
+			t.Errorf("AllowedDeprovisions(%v, %d) = %d, want %d", tt.percent, tt.managed, got, tt.want)
+		}
+	}
+}
+
+func TestPlanThresholdPercent(t *testing.T) {
+	// manyLeaving(n, -1) manages n+1 users (one ADMIN, never deprovisioned) and deprovisions n.
+	withShare := func(leaving, staying int, maxCount int, percent float64) Input {
+		in := manyLeaving(leaving, maxCount)
+		for i := range staying {
+			name := fmt.Sprintf("stay%03d", i)
+			in.Prior[name] = jsmith(func(e *Entry) { e.DN = "uid=" + name })
+			in.InScope = append(in.InScope, DirectoryUser{Username: name, DN: "uid=" + name, Enabled: true,
+				Email: strp("jsmith@example.com"), FirstName: strp("John"), LastName: strp("Smith")})
+		}
+		in.Options.MaxDeprovisionsPercent = percent
+		return in
+	}
+	tests := []struct {
+		name             string
+		in               Input
+		wantBrake        string
+		wantBoth         bool
+		wantManaged      int
+		wantAllowedShare int
+	}{
+		// 12 managed users: 20 % allows 2.
+		{name: "2 of 12 pass", in: withShare(2, 9, -1, 20)},
+		{name: "3 of 12 fail on the share", in: withShare(3, 8, -1, 20), wantBrake: BrakePercent, wantManaged: 12, wantAllowedShare: 2},
+		{name: "3 of 12 with -1 pass", in: withShare(3, 8, -1, -1)},
+		{name: "3 of 12 with 25 % pass", in: withShare(3, 8, -1, 25)},
+		{name: "the count brake still applies", in: withShare(3, 8, 2, 50), wantBrake: BrakeCount, wantManaged: 12, wantAllowedShare: 6},
+		{name: "both brakes", in: withShare(3, 8, 2, 20), wantBrake: BrakeCount, wantBoth: true, wantManaged: 12, wantAllowedShare: 2},
+		{name: "a single leaver of 3 passes", in: withShare(1, 1, -1, 20)},
+		{name: "two leavers of 3 fail", in: withShare(2, 0, -1, 20), wantBrake: BrakePercent, wantManaged: 3, wantAllowedShare: 1},
+		{name: "0 % allows none", in: withShare(1, 8, -1, 0), wantBrake: BrakePercent, wantManaged: 10, wantAllowedShare: 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Plan(tt.in)
+			var te *ThresholdError
+			if !errors.As(err, &te) {
+				if tt.wantBrake != "" || err != nil {
+					t.Fatalf("Plan error = %v, want brake %q", err, tt.wantBrake)
+				}
+				return
+			}
+			if tt.wantBrake == "" {
+				t.Fatalf("Plan error = %v, want none", err)
+			}
+			if te.Brake != tt.wantBrake || te.Both != tt.wantBoth || te.Managed != tt.wantManaged || te.Allowed != tt.wantAllowedShare {
+				t.Errorf("ThresholdError = %+v, want brake %s (both %v), %d managed, %d allowed", te, tt.wantBrake, tt.wantBoth, tt.wantManaged, tt.wantAllowedShare)
+			}
+		})
+	}
+}
+
+func TestPlanThresholdPercentFirstPlan(t *testing.T) {
+	// A first plan manages nobody yet: the share is of the users it links. Linking 5 existing
+	// PingID users of whom 2 are disabled in the directory suspends 40 % of them.
+	in := planCase{}.input()
+	in.Options.MaxDeprovisionsPercent = 20
+	for i := range 5 {
+		name := fmt.Sprintf("user%d", i)
+		in.InScope = append(in.InScope, DirectoryUser{Username: name, DN: "uid=" + name, Enabled: i >= 2})
+		in.Existing[name] = PingIDUser{Username: name, Status: StatusActive, Role: "REGULAR"}
+	}
+	in.InScope = append(in.InScope, DirectoryUser{Username: "newcomer", DN: "uid=newcomer", Enabled: true})
+	_, err := Plan(in)
+	var te *ThresholdError
+	if !errors.As(err, &te) || te.Brake != BrakePercent || te.Managed != 5 || te.Allowed != 1 || len(te.Users) != 2 {
+		t.Fatalf("Plan error = %#v, want the share brake for 2 of 5 linked users", err)
+	}
+	// Creating users deprovisions nobody: a first plan of new users always passes.
+	in.Existing = map[string]PingIDUser{}
+	if _, err := Plan(in); err != nil {
+		t.Errorf("first plan creating users: %v", err)
+	}
+}
+
+func TestThresholdErrorMessagePercent(t *testing.T) {
+	te := &ThresholdError{Brake: BrakePercent, Max: 10, Percent: 20, Managed: 12, Allowed: 2,
+		Users: []Action{{Username: "a", Reason: "left group/filter"}, {Username: "b", Reason: "left group/filter"}, {Username: "c", Reason: "deleted from directory"}}}
+	want := "3 users would be deprovisioned (disabled or deleted), more than max_deprovisions_percent = 20 % of the 12 users this connection manages (at most 2): " +
+		"a (left group/filter), b (left group/filter), c (deleted from directory). To proceed: check that the source location (base_dn, group_dn, filter) and the " +
+		"directory return the users you expect, then raise max_deprovisions_percent for this run (-1 = unlimited)"
+	if got := te.Error(); got != want {
+		t.Errorf("message:\n got %q\nwant %q", got, want)
+	}
+	te.Both, te.Brake, te.Max, te.Percent = true, BrakeCount, 2, 12.5
+	got := te.Error()
+	for _, part := range []string{"more than max_deprovisions = 2, and more than max_deprovisions_percent = 12.5 % of the 12 users", "raise max_deprovisions and max_deprovisions_percent for this run"} {
+		if !strings.Contains(got, part) {
+			t.Errorf("message %q lacks %q", got, part)
+		}
+	}
+}
+
+func TestDestroyActionsBrakes(t *testing.T) {
+	prior := map[string]Entry{}
+	for i := range 12 {
+		prior[fmt.Sprintf("user%02d", i)] = jsmith()
+	}
+	prior["gone"] = jsmith(disabledEntry(SourceDeleted)) // already disabled: nothing to do for "disable"
+	if _, te := DestroyActions(prior, nil, RemoveDisable, -1, -1); te != nil {
+		t.Errorf("no limits: %v", te)
+	}
+	_, te := DestroyActions(prior, nil, RemoveDisable, -1, 20)
+	if te == nil || te.Brake != BrakePercent || te.Managed != 13 || te.Allowed != 2 || len(te.Users) != 12 {
+		t.Errorf("20 %% of 13: %+v", te)
+	}
+	_, te = DestroyActions(prior, nil, RemoveDelete, 10, 100)
+	if te == nil || te.Brake != BrakeCount || te.Both || len(te.Users) != 13 {
+		t.Errorf("max_deprovisions = 10 with delete: %+v", te)
+	}
+	if actions, te := DestroyActions(prior, nil, RemoveDisable, 12, 100); te != nil || len(actions) != 12 {
+		t.Errorf("both raised: %d actions, %v", len(actions), te)
+	}
+}
+
+func TestPlanSummaryCountsReactivations(t *testing.T) {
+	in := planCase{
+		options:  reactivate,
+		prior:    map[string]Entry{"jsmith": jsmith(disabledEntry(SourceInScope), entryStatus(StatusSuspended))},
+		inScope:  []DirectoryUser{dirJSmith(), {Username: "adoe", DN: "uid=adoe", Enabled: true}, {Username: "bwayne", DN: "uid=bwayne", Enabled: true}},
+		existing: []PingIDUser{{Username: "adoe", Status: StatusSuspended, Role: "REGULAR"}, {Username: "bwayne", Status: StatusSuspended, Role: "REGULAR"}},
+	}.input()
+	res, err := Plan(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "2 to provision (2 existing PingID users to link), 0 to update, 0 to disable, 3 to enable, 0 to delete; 3 users suspended outside Terraform to re-activate"; res.SummaryLine() != want {
+		t.Errorf("summary %q, want %q", res.SummaryLine(), want)
+	}
+	in.Options.ReactivateSuspendedUsers = false
+	res, _ = Plan(in)
+	if want := "2 to provision (2 existing PingID users to link), 0 to update, 0 to disable, 0 to enable, 0 to delete; 3 users suspended outside Terraform left suspended"; res.SummaryLine() != want {
+		t.Errorf("summary %q, want %q", res.SummaryLine(), want)
+	}
+	if !slices.Equal(res.Summary.LeftSuspended, []string{"adoe", "bwayne", "jsmith"}) {
+		t.Errorf("LeftSuspended = %q", res.Summary.LeftSuspended)
 	}
 }

@@ -83,6 +83,9 @@ type Snapshot struct {
 	Existing    map[string]reconcile.PingIDUser    `json:"existing"`
 	// Admins are managed users whose PingID role is ADMIN, found by the refresh.
 	Admins map[string]bool `json:"admins"`
+	// MembersOutsideBase counts group members outside base_dn (never in scope), for a warning;
+	// absent from snapshots stored before it existed.
+	MembersOutsideBase int `json:"members_outside_base,omitempty"`
 }
 
 // Read reads the source location and looks up, in the directory and in PingID, the users whose
@@ -96,16 +99,17 @@ func (g Gatherer) Read(ctx context.Context, spec Spec, prior map[string]reconcil
 	}
 	defer func() { _ = dir.Close() }()
 
-	entries, err := dir.Search(ctx, spec.Query)
+	entries, stats, err := dir.SearchWithStats(ctx, spec.Query)
 	if err != nil {
 		return nil, err
 	}
 	snap := &Snapshot{
-		Fingerprint: spec.Fingerprint(),
-		InScope:     make([]reconcile.DirectoryUser, 0, len(entries)),
-		OutOfScope:  map[string]reconcile.DirectoryUser{},
-		Existing:    map[string]reconcile.PingIDUser{},
-		Admins:      admins,
+		Fingerprint:        spec.Fingerprint(),
+		InScope:            make([]reconcile.DirectoryUser, 0, len(entries)),
+		OutOfScope:         map[string]reconcile.DirectoryUser{},
+		Existing:           map[string]reconcile.PingIDUser{},
+		Admins:             admins,
+		MembersOutsideBase: stats.MembersOutsideBase,
 	}
 	var invalid []string
 	for _, e := range entries {

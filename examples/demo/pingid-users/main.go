@@ -1,7 +1,10 @@
 // Command pingid-users prints the users of a PingID emulator as a table and checks expected
 // outcomes; scripts/demo.sh uses it so the demo needs neither curl nor jq.
 //
-//	pingid-users -url http://127.0.0.1:8080 [-state terraform.tfstate] [CHECK...]
+//	pingid-users -url http://127.0.0.1:8080 [-state terraform.tfstate] [-suspend NAME] [CHECK...]
+//
+// -suspend NAME first suspends NAME in PingID out of band, as a PingID administrator would (for a
+// lost phone); the table and the checks then see the result.
 //
 // A CHECK is one of
 //
@@ -75,6 +78,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	baseURL := fs.String("url", "", "emulator base URL (http://host:port)")
 	quiet := fs.Bool("quiet", false, "check only, do not print the table")
 	statePath := fs.String("state", "", "Terraform state file for state: checks")
+	suspend := fs.String("suspend", "", "suspend this user in PingID out of band first")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -83,6 +87,11 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	if *suspend != "" {
+		if err := setStatus(ctx, strings.TrimSuffix(*baseURL, "/"), *suspend, "SUSPENDED"); err != nil {
+			return err
+		}
+	}
 	users, err := fetchUsers(ctx, strings.TrimSuffix(*baseURL, "/")+"/_emulator/users")
 	if err != nil {
 		return err
@@ -112,6 +121,26 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	if len(failed) > 0 {
 		return fmt.Errorf("%d of %d checks failed:\n  %s", len(failed), fs.NArg(), strings.Join(failed, "\n  "))
+	}
+	return nil
+}
+
+// setStatus changes a user's status through the emulator's test hook.
+func setStatus(ctx context.Context, baseURL, name, status string) error {
+	url := baseURL + "/_emulator/users/" + name + "/status"
+	body := strings.NewReader(`{"status":` + strconv.Quote(status) + `}`)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, body)
+	if err != nil {
+		return fmt.Errorf("build request: %w", err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("set the status of %s: %w", name, err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	if resp.StatusCode != http.StatusOK {
+		msg, _ := io.ReadAll(resp.Body)
+		return fmt.Errorf("POST %s: %s: %s", url, resp.Status, strings.TrimSpace(string(msg)))
 	}
 	return nil
 }

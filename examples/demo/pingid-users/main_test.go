@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/pingid-provisioner/terraform-provider-pingid/internal/emulator"
 )
 
 const usersJSON = `[
@@ -98,5 +100,31 @@ func TestRunEmulatorDown(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	if err := run([]string{"-url", emulator.URL}, &stdout, &stderr); err == nil || !strings.Contains(err.Error(), "read users from the emulator") {
 		t.Fatalf("error = %v, want a failure to read users", err)
+	}
+}
+
+func TestRunSuspend(t *testing.T) {
+	opts, err := emulator.GenerateOptions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	emu, err := emulator.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := emu.SeedUser(emulator.User{UserName: "jsmith", Status: emulator.StatusActive}); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(emu)
+	defer srv.Close()
+	var stdout, stderr bytes.Buffer
+	if err := run([]string{"-url", srv.URL, "-quiet", "-suspend", "jsmith", "jsmith.status=SUSPENDED"}, &stdout, &stderr); err != nil {
+		t.Fatalf("run: %v (%s)", err, stderr.String())
+	}
+	if u, _ := emu.User("jsmith"); u.Status != emulator.StatusSuspended {
+		t.Errorf("jsmith is %s, want SUSPENDED", u.Status)
+	}
+	if err := run([]string{"-url", srv.URL, "-quiet", "-suspend", "nobody"}, &stdout, &stderr); err == nil || !strings.Contains(err.Error(), "404") {
+		t.Errorf("suspending a missing user: %v, want a 404", err)
 	}
 }

@@ -33,8 +33,14 @@ resource "pingid_provisioning_connection" "corp" {
   manage_devices           = "none" # "merge" / "overwrite": pair the mfa_* attributes
   primary_device_on_create = "none" # or "mfa_email_1", "mfa_sms_1", "mfa_voice_1"
 
-  # A plan that would disable or delete more than 10 users fails and lists them.
-  max_deprovisions = 10
+  # A plan that would disable or delete more than 10 users, or more than 20 % of the
+  # managed users, fails and lists them.
+  max_deprovisions         = 10
+  max_deprovisions_percent = 20
+
+  # Users suspended in PingID outside Terraform (a lost phone, a suspicious login) stay
+  # suspended and are listed in a plan warning.
+  reactivate_suspended_users = false
 
   # Destroying the connection leaves every user in PingID as it is.
   on_destroy = "retain"
