@@ -72,8 +72,14 @@ func addSourceError(diags *diag.Diagnostics, summary string, err error, q datast
 	diags.AddError(summary, err.Error()+detailSuffix)
 }
 
-// limitList shortens a list shown in a diagnostic to its first n items and a count of the rest.
-func limitList(items []string, n int) []string {
+// diagnosticListLimit is how many names a diagnostic lists before "and N more": enough to act on,
+// short enough to read in a plan.
+const diagnosticListLimit = 50
+
+// limitList shortens a list shown in a diagnostic to its first diagnosticListLimit items and a
+// count of the rest.
+func limitList(items []string) []string {
+	n := diagnosticListLimit
 	if len(items) <= n {
 		return items
 	}

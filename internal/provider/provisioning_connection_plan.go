@@ -189,13 +189,13 @@ func reportPlan(ctx context.Context, connection string, res *reconcile.Result, d
 			fmt.Sprintf("Connection %q: %d %s suspended in PingID; left suspended: %s. This connection did not suspend %s (a PingID administrator did, "+
 				"e.g. for a lost phone or a suspicious login), so it does not undo the suspension. To let %s back in, re-activate %s in PingID, "+
 				"or set reactivate_suspended_users = true to restore what the directory says.",
-				connection, n, pluralize(n, "user is", "users are"), strings.Join(limitList(res.Summary.LeftSuspended, 50), ", "),
+				connection, n, pluralize(n, "user is", "users are"), strings.Join(limitList(res.Summary.LeftSuspended), ", "),
 				pluralize(n, "this user", "them"), pluralize(n, "the user", "them"), pluralize(n, "the user", "them")))
 	}
 	if len(res.Summary.SkippedAdmins) > 0 {
 		diags.AddWarning("PingID administrators left alone",
 			fmt.Sprintf("Connection %q never edits, suspends or deletes users with the PingID ADMIN role: %s.",
-				connection, strings.Join(limitList(res.Summary.SkippedAdmins, 50), ", ")))
+				connection, strings.Join(limitList(res.Summary.SkippedAdmins), ", ")))
 	}
 }
 

@@ -406,7 +406,7 @@ func (r *ProvisioningConnectionResource) apply(ctx context.Context, prior map[st
 	}
 	diags.AddError("Some PingID user changes failed",
 		fmt.Sprintf("%d of %d user changes failed; the state records the %d that succeeded%s, so the next plan shows only what is left.\n\n%s",
-			len(failures), len(actions), len(actions)-len(failures), partly, strings.Join(limitList(failures, 50), "\n")))
+			len(failures), len(actions), len(actions)-len(failures), partly, strings.Join(limitList(failures), "\n")))
 	return true
 }
 
@@ -503,7 +503,7 @@ func (r *ProvisioningConnectionResource) Delete(ctx context.Context, req resourc
 	if len(failures) > 0 {
 		resp.Diagnostics.AddError("Some users could not be deprovisioned",
 			fmt.Sprintf("%d of %d failed; the connection stays in state so destroy can be retried.\n\n%s",
-				len(failures), len(actions), strings.Join(limitList(failures, 50), "\n")))
+				len(failures), len(actions), strings.Join(limitList(failures), "\n")))
 	}
 }
 
