@@ -56,8 +56,28 @@ type Tracker struct {
 	peak     int          // highest concurrency seen in a report
 }
 
-// Start begins tracking work of total items, described by what (e.g. "refresh of
-// pingid_provisioning_connection.corp"). Call Finish when the work ends.
+// Reporter starts trackers for one object's work. The zero Reporter reports nothing.
+type Reporter struct {
+	Client  StatsSource // the PingID client whose calls the work makes
+	Label   string      // the object, e.g. `pingid_provisioning_connection "corp"`
+	Options Options
+}
+
+// Start begins tracking work of total users, e.g. r.Start(ctx, "refresh", 50000). It returns
+// nil (whose methods do nothing) for the zero Reporter or when there is nothing to do.
+func (r Reporter) Start(ctx context.Context, work string, total int) *Tracker {
+	if r.Client == nil || total <= 0 {
+		return nil
+	}
+	what := work
+	if r.Label != "" {
+		what = r.Label + " " + work
+	}
+	return Start(ctx, what, total, r.Client, r.Options)
+}
+
+// Start begins tracking work of total items, described by what (e.g.
+// `pingid_provisioning_connection "corp" refresh`). Call Finish when the work ends.
 func Start(ctx context.Context, what string, total int, client StatsSource, opts Options) *Tracker {
 	t := &Tracker{
 		ctx: ctx, what: what, total: total, client: client,
@@ -82,7 +102,11 @@ func Start(ctx context.Context, what string, total int, client StatsSource, opts
 }
 
 // Done records n more items finished (successfully or not).
-func (t *Tracker) Done(n int) { t.done.Add(int64(n)) }
+func (t *Tracker) Done(n int) {
+	if t != nil {
+		t.done.Add(int64(n))
+	}
+}
 
 func (t *Tracker) loop() {
 	defer t.stopped.Done()
@@ -128,6 +152,9 @@ func (t *Tracker) report() {
 
 // Finish stops the progress lines and writes the summary line; err is the work's outcome.
 func (t *Tracker) Finish(err error) {
+	if t == nil {
+		return
+	}
 	close(t.stop)
 	t.stopped.Wait()
 	t.mu.Lock()

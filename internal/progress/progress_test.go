@@ -209,3 +209,24 @@ func TestSummaryOfFailedWork(t *testing.T) {
 		t.Errorf("lines = %v", lines)
 	}
 }
+
+func TestReporter(t *testing.T) {
+	var out syncBuffer
+	ctx := tflogtest.RootLogger(context.Background(), &out)
+	var none Reporter
+	tr := none.Start(ctx, "refresh", 10)
+	tr.Done(10) // a nil tracker does nothing
+	tr.Finish(nil)
+	if tr := (Reporter{Client: &fakeClient{}}).Start(ctx, "refresh", 0); tr != nil {
+		t.Error("a tracker for no work")
+	}
+	clock := &fakeClock{now: time.Date(2026, 12, 1, 23, 0, 0, 0, time.UTC)}
+	r := Reporter{Client: &fakeClient{}, Label: `pingid_provisioning_connection "corp"`, Options: Options{Now: clock.Now, After: clock.After}}
+	tr = r.Start(ctx, "apply", 2)
+	tr.Done(2)
+	tr.Finish(nil)
+	lines := out.lines(t)
+	if len(lines) != 1 || lines[0]["work"] != `pingid_provisioning_connection "corp" apply` {
+		t.Errorf("lines = %v", lines)
+	}
+}

@@ -23,6 +23,7 @@ import (
 
 	"github.com/pingid-provisioner/terraform-provider-pingid/internal/datastore"
 	"github.com/pingid-provisioner/terraform-provider-pingid/internal/executor"
+	"github.com/pingid-provisioner/terraform-provider-pingid/internal/progress"
 	"github.com/pingid-provisioner/terraform-provider-pingid/internal/reconcile"
 	"github.com/pingid-provisioner/terraform-provider-pingid/internal/source"
 )
@@ -271,12 +272,17 @@ func (m connectionModel) spec() source.Spec {
 }
 
 // gatherer reads this provider's directory and PingID (Refresh needs no datastore; Read does).
-func (r *ProvisioningConnectionResource) gatherer() source.Gatherer {
-	g := source.Gatherer{PingID: r.data.client, Concurrency: r.data.concurrency}
+func (r *ProvisioningConnectionResource) gatherer(name string) source.Gatherer {
+	g := source.Gatherer{PingID: r.data.client, Concurrency: r.data.fanoutWorkers(), Progress: r.progress(name)}
 	if r.data.datastore != nil {
 		g.Datastore = *r.data.datastore
 	}
 	return g
+}
+
+// progress reports this connection's long PingID work in the log.
+func (r *ProvisioningConnectionResource) progress(name string) progress.Reporter {
+	return progress.Reporter{Client: r.data.client, Label: fmt.Sprintf("pingid_provisioning_connection %q", name)}
 }
 
 func (m connectionModel) options() reconcile.Options {
@@ -371,7 +377,9 @@ func (r *ProvisioningConnectionResource) apply(ctx context.Context, prior map[st
 		links = linkCandidates(prior, planned)
 	}
 	actions := reconcile.Diff(prior, planned, links)
-	results := executor.Run(ctx, r.data.client, actions, executor.Options{Concurrency: r.data.concurrency, Mapping: plan.options().Mapping})
+	results := executor.Run(ctx, r.data.client, actions, executor.Options{
+		Concurrency: r.data.fanoutWorkers(), Mapping: plan.options().Mapping, Progress: r.progress(plan.Name.ValueString()),
+	})
 	done := make(map[string]reconcile.Entry, len(planned))
 	for k, v := range prior {
 		done[k] = v
@@ -425,7 +433,7 @@ func (r *ProvisioningConnectionResource) Read(ctx context.Context, req resource.
 	if !ok {
 		return
 	}
-	refreshed, err := r.gatherer().Refresh(ctx, prior)
+	refreshed, err := r.gatherer(state.Name.ValueString()).Refresh(ctx, prior)
 	if err != nil {
 		resp.Diagnostics.AddError("Unable to refresh PingID users", err.Error())
 		return
@@ -442,7 +450,7 @@ func (r *ProvisioningConnectionResource) Read(ctx context.Context, req resource.
 
 	if state.hasSource() && r.data.datastore != nil {
 		spec := state.spec()
-		snap, err := r.gatherer().Read(ctx, spec, refreshed.Users, refreshed.Admins)
+		snap, err := r.gatherer(state.Name.ValueString()).Read(ctx, spec, refreshed.Users, refreshed.Admins)
 		if err != nil {
 			addSourceError(&resp.Diagnostics, "Unable to read the source location", err, spec.Query,
 				path.Root("source_location").AtName("base_dn"), path.Root("source_location").AtName("group_dn"), noPartialRead)
@@ -492,7 +500,9 @@ func (r *ProvisioningConnectionResource) Delete(ctx context.Context, req resourc
 		resp.Diagnostics.AddAttributeError(path.Root(tooMany.Brake), "Too many users would be deprovisioned", tooMany.Error())
 		return
 	}
-	results := executor.Run(ctx, r.data.client, actions, executor.Options{Concurrency: r.data.concurrency})
+	results := executor.Run(ctx, r.data.client, actions, executor.Options{
+		Concurrency: r.data.fanoutWorkers(), Progress: r.progress(state.Name.ValueString()),
+	})
 	var failures []string
 	for _, res := range results {
 		auditResult(ctx, state.Name.ValueString(), res)
