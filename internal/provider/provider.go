@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
@@ -37,12 +38,14 @@ type PingIDProvider struct {
 	// getenv and readFile are injectable so configuration resolution is unit-testable.
 	getenv   func(string) string
 	readFile func(string) ([]byte, error)
+	// now is the clock of rolling drift detection; injectable so tests can let a window pass.
+	now func() time.Time
 }
 
 // New returns a provider factory, as the framework's providerserver expects.
 func New(version string) func() provider.Provider {
 	return func() provider.Provider {
-		return &PingIDProvider{version: version, getenv: os.Getenv, readFile: os.ReadFile}
+		return &PingIDProvider{version: version, getenv: os.Getenv, readFile: os.ReadFile, now: time.Now}
 	}
 }
 
@@ -84,6 +87,8 @@ type providerData struct {
 	// claims detects two resources managing one PingID user; it is new with every Configure,
 	// i.e. with every Terraform run (see claimRegistry).
 	claims *claimRegistry
+	// now is the clock of rolling drift detection's bookkeeping.
+	now func() time.Time
 }
 
 // fanoutWorkers is how many per-user workers a fan-out starts: the cap of the client's
@@ -274,7 +279,10 @@ func (p *PingIDProvider) Configure(ctx context.Context, req provider.ConfigureRe
 		"max_concurrency":   resolved.pingid.MaxConcurrency,
 		"datastore":         resolved.datastore != nil,
 	})
-	data := &providerData{client: client, datastore: resolved.datastore, schemas: &schemaCache{}, claims: newClaimRegistry()}
+	data := &providerData{client: client, datastore: resolved.datastore, schemas: &schemaCache{}, claims: newClaimRegistry(), now: p.now}
+	if data.now == nil {
+		data.now = time.Now
+	}
 	resp.DataSourceData = data
 	resp.ResourceData = data
 }

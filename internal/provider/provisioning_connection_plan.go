@@ -210,6 +210,7 @@ func onlyUsersUnknown(m connectionModel) bool {
 		m.SourceLocation.DisabledFilter, m.AttributeMapping.Username, m.AttributeMapping.Email, m.AttributeMapping.FirstName,
 		m.AttributeMapping.LastName, m.UserCreate, m.UserUpdate, m.UserDisableDelete, m.ProvisionDisabledUsers,
 		m.RemoveUserAction, m.MaxDeprovisions, m.MaxDeprovisionsPercent, m.ReactivateSuspendedUsers, m.OnDestroy, m.ManageDevices, m.PrimaryDeviceOnCreate,
+		m.DriftDetection, m.DriftDetectionWindow,
 	} {
 		if v.IsUnknown() {
 			return false
