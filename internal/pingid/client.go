@@ -27,7 +27,7 @@ const (
 	// 500 calls/s (which needs 50 in flight), where 32 would stop at ~320.
 	DefaultMaxConcurrency = 64
 	// InitialConcurrency is where the adaptive limit starts (capped by MaxConcurrency).
-	InitialConcurrency = concurrency.DefaultInitial
+	InitialConcurrency    = concurrency.DefaultInitial
 	DefaultMaxRetries     = 5
 	DefaultRequestTimeout = 30 * time.Second
 	DefaultMinBackoff     = 500 * time.Millisecond
