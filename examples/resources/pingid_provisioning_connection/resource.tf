@@ -45,23 +45,3 @@ resource "pingid_provisioning_connection" "corp" {
   # Destroying the connection leaves every user in PingID as it is.
   on_destroy = "retain"
 }
-
-# A large connection planned often: read from PingID only the users the plan acts on plus a
-# rotating share, so every managed user is read at least once a day. Changes made directly in
-# PingID then show up within 24 hours instead of on the next plan.
-resource "pingid_provisioning_connection" "staff" {
-  name = "staff"
-
-  source_location = {
-    base_dn  = "OU=People,DC=corp,DC=example,DC=com"
-    group_dn = "CN=All Staff,OU=Groups,DC=corp,DC=example,DC=com"
-  }
-
-  attribute_mapping = {
-    username = "sAMAccountName"
-    email    = "mail"
-  }
-
-  drift_detection        = "rolling"
-  drift_detection_window = "24h"
-}
