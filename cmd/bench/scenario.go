@@ -50,10 +50,11 @@ type sizeResult struct {
 	DatastoreRead                                  timed // provider's read of the same group, in process
 	GoLDAPFloor                                    timed // go-ldap's bare paged search of ldapsearch's query, in process
 	Comparisons                                    []comparison
-	PlanReport                                     *planReportResult // pingid-plan-report on the saved plan (a)
-	Limited                                        *limitedResult    // issue 15: full no-change plan under a rate limit
-	Rolling                                        *rollingResult    // issue 15: rolling drift detection after 1 % changed
-	Problems                                       []string          // results that contradict what the phase should do
+	PlanReport                                     *planReportResult    // pingid-plan-report on the saved plan (a)
+	NoChangeInFlight                               []inFlightBucketStat // calls in flight at the emulator during (b)
+	Limited                                        *limitedResult       // issue 15: full no-change plan under a rate limit
+	Rolling                                        *rollingResult       // issue 15: rolling drift detection after 1 % changed
+	Problems                                       []string             // results that contradict what the phase should do
 }
 
 // comparison is the connection and for_each over the same group of Size users.
@@ -138,7 +139,10 @@ func (b *bench) runSize(ctx context.Context, n int, compareSizes []int, compareZ
 	if got := api.users(); got != n {
 		res.Problems = append(res.Problems, fmt.Sprintf("after the first apply PingID holds %d users, want %d", got, n))
 	}
-	if res.NoChangePlan, err = run(tfDir, "nochange-plan", []int{0, 2}, planArgs("")...); err != nil {
+	var samples []inFlightSample
+	res.NoChangePlan, samples, err = sampled(api, func() (phase, error) { return run(tfDir, "nochange-plan", []int{0, 2}, planArgs("")...) })
+	res.NoChangeInFlight = bucketInFlight(samples)
+	if err != nil {
 		return res, err
 	}
 	if res.NoChangePlan.PlanHasChange {

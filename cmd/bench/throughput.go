@@ -89,6 +89,37 @@ func sampleInFlight(api *pingidAPI, stop <-chan struct{}) []inFlightSample {
 	}
 }
 
+// sampled runs one phase while sampling the calls in flight at the emulator.
+func sampled(api *pingidAPI, fn func() (phase, error)) (phase, []inFlightSample, error) {
+	stop := make(chan struct{})
+	var samples []inFlightSample
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); samples = sampleInFlight(api, stop) }()
+	p, err := fn()
+	close(stop)
+	wg.Wait()
+	return p, samples, err
+}
+
+// busyInFlight summarises the stretches in which PingID was being called.
+func busyInFlight(buckets []inFlightBucketStat) (mean float64, peak int) {
+	var sum float64
+	n := 0
+	for _, b := range buckets {
+		if b.Max == 0 {
+			continue
+		}
+		sum += b.Mean
+		n++
+		peak = max(peak, b.Max)
+	}
+	if n == 0 {
+		return 0, 0
+	}
+	return sum / float64(n), peak
+}
+
 // bucketInFlight groups samples into about 25 stretches of whole seconds.
 func bucketInFlight(samples []inFlightSample) []inFlightBucketStat {
 	if len(samples) == 0 {
@@ -127,14 +158,7 @@ func (b *bench) runThroughput(ctx context.Context, run func(string, string, []in
 		if err := api.setLimits(emulator.Limits{Latency: l.Latency, RatePerSecond: l.Rate, Burst: b.cfg.limitedBurst}); err != nil {
 			return err
 		}
-		stop := make(chan struct{})
-		var samples []inFlightSample
-		var wg sync.WaitGroup
-		wg.Add(1)
-		go func() { defer wg.Done(); samples = sampleInFlight(api, stop) }()
-		p, err := run(tfDir, "ratelimited-nochange-plan", []int{0, 2}, planArgs("")...)
-		close(stop)
-		wg.Wait()
+		p, samples, err := sampled(api, func() (phase, error) { return run(tfDir, "ratelimited-nochange-plan", []int{0, 2}, planArgs("")...) })
 		st := api.srv.LimitStats()
 		l.Plan, l.Throttled, l.Admitted, l.InFlight = p, st.Throttled, st.Admitted, bucketInFlight(samples)
 		res.Limited = l
@@ -206,11 +230,11 @@ func appendToLastBlock(path, extra string) error {
 }
 
 func (r *report) writeThroughput(b *strings.Builder) {
-	var any bool
+	var ran bool
 	for _, s := range r.Sizes {
-		any = any || s.Limited != nil || s.Rolling != nil
+		ran = ran || s.Limited != nil || s.Rolling != nil
 	}
-	if !any {
+	if !ran {
 		return
 	}
 	b.WriteString("## Throughput at PingID's limits (issue 15)\n\n")
@@ -229,6 +253,14 @@ func (r *report) writeThroughput(b *strings.Builder) {
 		if ro := s.Rolling; ro != nil {
 			fmt.Fprintf(b, "| %d | rolling, plan after %d changed, %s per call | %s | full no-change plan at 20 ms: %s | %s | – | %s |\n",
 				s.N, ro.Changed, ro.Latency, secs(ro.Plan.Wall), secs(s.NoChangePlan.Wall), formatCalls(ro.Plan.Calls), mb(ro.Plan.ProviderKiB))
+		}
+	}
+	b.WriteString("\n")
+	for _, s := range r.Sizes {
+		if mean, peak := busyInFlight(s.NoChangeInFlight); peak > 0 {
+			fmt.Fprintf(b, "- %d users, (b) no-change plan at %s without a rate limit: %.1f calls in flight on average while PingID was read (peak %d, cap %d); "+
+				"fewer than the cap means the client's limit held back (latency climbed) or the machine's CPUs were the bound.\n",
+				s.N, r.Latency, mean, peak, r.Concurrency)
 		}
 	}
 	b.WriteString("\n")

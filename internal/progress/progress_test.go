@@ -205,7 +205,7 @@ func TestSummaryOfFailedWork(t *testing.T) {
 	tr.Done(1)
 	tr.Finish(errors.New("directory unreachable"))
 	lines := out.lines(t)
-	if len(lines) != 1 || lines[0]["error"] != "directory unreachable" || !strings.Contains(lines[0]["@message"].(string), "apply stopped: 1/3 users") {
+	if msg, _ := lines[0]["@message"].(string); len(lines) != 1 || lines[0]["error"] != "directory unreachable" || !strings.Contains(msg, "apply stopped: 1/3 users") {
 		t.Errorf("lines = %v", lines)
 	}
 }
