@@ -64,8 +64,8 @@ func TestAdaptiveConcurrencyUnderTheRateLimit(t *testing.T) {
 		users          = 1200
 		maxConcurrency = 32
 	)
-	// 32 calls in flight at 5 ms would be 6 400 calls/s; the gateway allows 400.
-	limits := emulator.Limits{Latency: 5 * time.Millisecond, RatePerSecond: 400, Burst: 40}
+	// 32 calls in flight at 20 ms would be 1 600 calls/s; the gateway allows 400 (8 in flight).
+	limits := emulator.Limits{Latency: 20 * time.Millisecond, RatePerSecond: 400, Burst: 40}
 	cs, es := rateLimitRun(t, users, 2*maxConcurrency, maxConcurrency, limits)
 	t.Logf("client %+v; emulator %+v", cs, es)
 
@@ -84,9 +84,11 @@ func TestAdaptiveConcurrencyUnderTheRateLimit(t *testing.T) {
 	if cs.Concurrency >= maxConcurrency {
 		t.Errorf("concurrency after the run = %d, want it cut below the cap %d", cs.Concurrency, maxConcurrency)
 	}
-	// A client that kept 32 calls in flight would see most of its calls refused; the
-	// controller keeps refusals to a small share (the target is 2 % at scale).
-	if share := float64(cs.Throttled) / float64(cs.Attempts); share > 0.15 {
-		t.Errorf("429s are %.1f %% of %d attempts, want at most 15 %%", 100*share, cs.Attempts)
+	// A client that kept 32 calls in flight would send four times what the gateway allows; the
+	// controller settles near the 8 calls in flight the rate allows and keeps refusals to a
+	// small share (3-4 % here, mostly while it finds the level; the target is 2 % at
+	// scale).
+	if share := float64(cs.Throttled) / float64(cs.Attempts); share > 0.10 {
+		t.Errorf("429s are %.1f %% of %d attempts, want at most 10 %%", 100*share, cs.Attempts)
 	}
 }
