@@ -186,9 +186,9 @@ func (g Gatherer) RefreshUsers(ctx context.Context, prior map[string]reconcile.E
 // drift detection must read from PingID before planning, so that no decision rests on values
 // it did not read. A decision depends on the user's own entries only, so the other users get
 // no action from the real plan either, as long as opts are the settings it plans with.
-// max_deprovisions is not applied: too many deprovisions still name their users.
+// The deprovisioning brakes are not applied: too many deprovisions still name their users.
 func ActedOn(prior map[string]reconcile.Entry, admins map[string]bool, snap *Snapshot, opts reconcile.Options) ([]string, error) {
-	opts.MaxDeprovisions = -1
+	opts.MaxDeprovisions, opts.MaxDeprovisionsPercent = -1, -1
 	res, err := reconcile.Plan(reconcile.Input{
 		Prior: prior, PriorAdmins: admins, InScope: snap.InScope, OutOfScope: snap.OutOfScope, Existing: snap.Existing, Options: opts,
 	})

@@ -158,14 +158,14 @@ func TestActedOnFindsEveryUserThePlanTouches(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("ActedOn = %v, want %v", got, want)
 	}
-	// The settings decide: without user_update the changed mail is not acted on (back still is:
-	// its source_state changes), and with remove_user_action = "delete" the parked user is.
+	// The settings decide: without user_update neither the changed mail nor the returning user
+	// is acted on, and with remove_user_action = "delete" the parked user is.
 	opts.UserUpdate, opts.RemoveAction = false, reconcile.RemoveDelete
 	got, err = source.ActedOn(prior, nil, snap, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []string{"back", "disabled", "leaver", "parked"}; !slices.Equal(got, want) {
+	if want := []string{"disabled", "leaver", "parked"}; !slices.Equal(got, want) {
 		t.Errorf("ActedOn without user_update, with delete = %v, want %v", got, want)
 	}
 }
