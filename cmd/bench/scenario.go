@@ -164,7 +164,7 @@ func (b *bench) runSize(ctx context.Context, n int, compareSizes []int, compareZ
 		return res, err
 	}
 
-	if err := b.runThroughput(ctx, run, api, ldapDir, tfDir, groupDN, res); err != nil {
+	if err := b.runThroughput(ctx, run, api, ldapDir, tfDir, res); err != nil {
 		return res, err
 	}
 

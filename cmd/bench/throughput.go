@@ -150,7 +150,7 @@ func bucketInFlight(samples []inFlightSample) []inFlightBucketStat {
 
 // runThroughput runs issue 15's cases on the connection of the main phases.
 func (b *bench) runThroughput(ctx context.Context, run func(string, string, []int, ...string) (phase, error), api *pingidAPI,
-	ldapDir *directory, tfDir, groupDN string, res *sizeResult,
+	ldapDir *directory, tfDir string, res *sizeResult,
 ) error {
 	n := res.N
 	if b.cfg.cases["ratelimited"] {
