@@ -99,7 +99,7 @@ func TestParseFlags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(full.sizes, []int{1000, 10000, 50000}) || full.out != "BENCHMARKS.md" || full.latency != 20*time.Millisecond || full.concurrency != 8 {
+	if !slices.Equal(full.sizes, []int{1000, 10000, 50000}) || full.out != "BENCHMARKS.md" || full.latency != 20*time.Millisecond || full.concurrency != 0 || full.maxConcurrency() != 64 || !full.cases["ratelimited"] || !full.cases["rolling"] {
 		t.Errorf("defaults: %+v", full)
 	}
 	if _, err := parseFlags([]string{"-compare-sizes", "1000,3000"}); err == nil {
@@ -290,5 +290,23 @@ func TestWrapperRecordsTheProviderPIDAndExportsItsEnvironment(t *testing.T) {
 	}
 	if _, err := newTFEnv(filepath.Join(dir, "bad"), "/unused", fakeProvider, []string{"NOEQUALS"}); err == nil {
 		t.Error("a provider setting without = was accepted")
+	}
+}
+
+func TestBucketInFlight(t *testing.T) {
+	var samples []inFlightSample
+	for i := range 12 { // 3 s at 250 ms
+		samples = append(samples, inFlightSample{At: time.Duration(i+1) * 250 * time.Millisecond, InFlight: i, Throttled: int64(i / 4)})
+	}
+	got := bucketInFlight(samples)
+	if len(got) != 4 || got[0].From != 0 || got[0].Max != 2 || got[1].From != time.Second || got[3].Max != 11 {
+		t.Fatalf("buckets = %+v", got)
+	}
+	var throttled int64
+	for _, b := range got {
+		throttled += b.Throttled
+	}
+	if throttled != 2 {
+		t.Errorf("429s over the buckets = %d, want the 2 the samples saw", throttled)
 	}
 }

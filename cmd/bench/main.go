@@ -2,6 +2,7 @@
 //
 //	go run ./cmd/bench                      # N = 1 000, 10 000, 50 000; writes BENCHMARKS.md
 //	go run ./cmd/bench -quick               # N = 1 000 only (CI smoke run); prints the report
+//	go run ./cmd/bench -sizes 10000 -compare-sizes none -cases ratelimited   # one issue-15 case
 //	go run ./cmd/bench -sizes 10000 -latency 5ms -keep
 //
 // For every N it loads a throwaway slapd with N users in one group, serves the PingID
@@ -29,27 +30,32 @@ import (
 	"time"
 
 	"github.com/pingid-provisioner/terraform-provider-pingid/internal/emulator"
+	"github.com/pingid-provisioner/terraform-provider-pingid/internal/pingid"
 	"github.com/pingid-provisioner/terraform-provider-pingid/internal/testutil/slapd"
 )
 
 const expectedTerraform = "Terraform v1.5.7"
 
 type config struct {
-	sizes        []int
-	compareSizes []int
-	latency      time.Duration
-	rate         float64
-	burst        int
-	queueAfter   int
-	concurrency  int
-	quick        bool
-	out          string
-	keep         bool
-	workDir      string
-	pprof        bool
-	compareZero  bool
-	ldapRuns     int
-	providerEnv  []string
+	sizes          []int
+	compareSizes   []int
+	latency        time.Duration
+	rate           float64
+	burst          int
+	queueAfter     int
+	concurrency    int
+	cases          map[string]bool // issue 15's extra cases: "ratelimited", "rolling"
+	limitedLatency time.Duration
+	limitedRate    float64
+	limitedBurst   int
+	quick          bool
+	out            string
+	keep           bool
+	workDir        string
+	pprof          bool
+	compareZero    bool
+	ldapRuns       int
+	providerEnv    []string
 }
 
 func main() {
@@ -72,7 +78,11 @@ func parseFlags(args []string) (config, error) {
 	fs.Float64Var(&c.rate, "rate", 0, "the emulator answers 429 with Retry-After beyond this many PingID API calls per second (0 = no limit)")
 	fs.IntVar(&c.burst, "burst", 0, "token bucket size for -rate (0 = a tenth of a second's worth)")
 	fs.IntVar(&c.queueAfter, "queue-after", 0, "the emulator's latency grows in proportion beyond this many calls in flight (0 = never)")
-	fs.IntVar(&c.concurrency, "concurrency", 8, "provider max_concurrency (the provider's default is 8)")
+	fs.IntVar(&c.concurrency, "concurrency", 0, "provider max_concurrency, the cap of its adaptive limit (0 = unset: the provider's default, 64)")
+	cases := fs.String("cases", "ratelimited,rolling", "issue 15's cases to run after the main phases at every N: ratelimited (full no-change plan under -limited-latency and -limited-rate), rolling (plan after 1 % changed with drift_detection = \"rolling\" at -limited-latency), or none")
+	fs.DurationVar(&c.limitedLatency, "limited-latency", 100*time.Millisecond, "per-call latency of the ratelimited and rolling cases")
+	fs.Float64Var(&c.limitedRate, "limited-rate", 500, "calls per second the emulator allows in the ratelimited case (429 with Retry-After beyond)")
+	fs.IntVar(&c.limitedBurst, "limited-burst", 0, "token bucket size of the ratelimited case (0 = a tenth of a second's worth)")
 	fs.BoolVar(&c.quick, "quick", false, "CI smoke run: N = 1000 only, for_each at 1000, report to stdout unless -out is given")
 	fs.StringVar(&c.out, "out", "", "write the report to `FILE` (default BENCHMARKS.md in the repository; none with -quick)")
 	fs.BoolVar(&c.keep, "keep", false, "keep the work directory (Terraform dirs, logs, slapd data)")
@@ -118,13 +128,31 @@ func parseFlags(args []string) (config, error) {
 	if len(c.compareSizes) > 0 && c.compareSizes[len(c.compareSizes)-1] > 2000 {
 		return c, errors.New("-compare-sizes: at most 2000 (Terraform core is quadratic in for_each instances)")
 	}
-	if c.latency < 0 || c.concurrency < 1 || c.ldapRuns < 1 {
-		return c, errors.New("-latency must be ≥ 0, -concurrency and -ldap-runs ≥ 1")
+	if c.latency < 0 || c.concurrency < 0 || c.ldapRuns < 1 || c.limitedLatency < 0 || c.limitedRate <= 0 || c.limitedBurst < 0 {
+		return c, errors.New("-latency and -limited-latency must be ≥ 0, -concurrency ≥ 0, -ldap-runs ≥ 1, -limited-rate > 0, -limited-burst ≥ 0")
+	}
+	c.cases = map[string]bool{}
+	for _, name := range strings.Split(*cases, ",") {
+		switch name = strings.TrimSpace(name); name {
+		case "", "none":
+		case "ratelimited", "rolling":
+			c.cases[name] = true
+		default:
+			return c, fmt.Errorf("-cases: unknown case %q (ratelimited, rolling, none)", name)
+		}
 	}
 	if err := c.limits().Validate(); err != nil {
 		return c, fmt.Errorf("-rate, -burst, -queue-after: %w", err)
 	}
 	return c, nil
+}
+
+// maxConcurrency is the provider's cap for the run (the bound of the latency target).
+func (c config) maxConcurrency() int {
+	if c.concurrency > 0 {
+		return c.concurrency
+	}
+	return pingid.DefaultMaxConcurrency
 }
 
 // limits are the emulator's service limits for the run.
@@ -232,7 +260,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	rep := &report{
 		Machine: describeMachine(ctx, root, tfVersion), Command: commandLine(args),
-		Latency: cfg.latency, Concurrency: cfg.concurrency, Limits: cfg.limits(), ProviderEnv: cfg.providerEnv,
+		Latency: cfg.latency, Concurrency: cfg.maxConcurrency(), Limits: cfg.limits(), ProviderEnv: cfg.providerEnv,
 	}
 	host, compare := compareHost(cfg.sizes, cfg.compareSizes)
 	for _, n := range cfg.sizes {

@@ -227,7 +227,7 @@ func (r *report) write(w io.Writer) error {
 	fmt.Fprintf(&b, "- Date: %s; commit %s; run took %s\n", m.Date, m.Commit, r.Total.Round(time.Second))
 	fmt.Fprintf(&b, "- Machine: %d CPUs (%s), %s RAM, Linux %s\n", m.NProc, m.CPU, m.MemTotal, m.Kernel)
 	fmt.Fprintf(&b, "- %s, %s, %s\n", m.GoVersion, m.Terraform, m.Slapd)
-	fmt.Fprintf(&b, "- PingID emulator (in process, loopback) adds **%s per API call**; provider `max_concurrency = %d` (the default is 8); "+
+	fmt.Fprintf(&b, "- PingID emulator (in process, loopback) adds **%s per API call**; provider `max_concurrency` (the cap of its adaptive concurrency limit) %d; "+
 		"LDAP page size %d; Terraform default `-parallelism=10`; local backend.\n", r.Latency, r.Concurrency, ldapPageSize)
 	if l := r.Limits; l.RatePerSecond > 0 || l.QueueAfter > 0 {
 		fmt.Fprintf(&b, "- Emulator service limits: %s.\n", describeLimits(l))
@@ -242,11 +242,16 @@ func (r *report) write(w io.Writer) error {
 	for _, t := range r.targets() {
 		fmt.Fprintf(&b, "| %s | %s | %s | **%s** |\n", t.Name, t.Measured, t.Limit, t.Status)
 	}
+	b.WriteString("\n## Targets (issue 15)\n\n| target | measured | limit | result |\n|---|---|---|---|\n")
+	for _, t := range r.throughputTargets() {
+		fmt.Fprintf(&b, "| %s | %s | %s | **%s** |\n", t.Name, t.Measured, t.Limit, t.Status)
+	}
 	b.WriteString("\n")
 
 	for _, s := range r.Sizes {
 		r.writeSize(&b, s)
 	}
+	r.writeThroughput(&b)
 	r.writeGrowth(&b)
 	r.writePlanReports(&b)
 	r.writeComparisons(&b)

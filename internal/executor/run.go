@@ -7,6 +7,7 @@ import (
 
 	"github.com/pingid-provisioner/terraform-provider-pingid/internal/fanout"
 	"github.com/pingid-provisioner/terraform-provider-pingid/internal/pingid"
+	"github.com/pingid-provisioner/terraform-provider-pingid/internal/progress"
 	"github.com/pingid-provisioner/terraform-provider-pingid/internal/reconcile"
 )
 
@@ -16,6 +17,8 @@ type Options struct {
 	Concurrency int
 	// Mapping says which fields the connection maps: only those are ever written.
 	reconcile.Mapping
+	// Progress reports a long apply (the zero value reports nothing).
+	Progress progress.Reporter
 }
 
 // Result is the outcome of one action.
@@ -35,13 +38,16 @@ func Run(ctx context.Context, c Client, actions []reconcile.Action, opts Options
 	started := make([]bool, len(actions))
 	// Each action records its own outcome and never fails the fan-out, so nothing else is
 	// cancelled; Each's error can only be ctx's, which the not-started results below report.
+	tracker := opts.Progress.Start(ctx, "apply", len(actions))
 	_ = fanout.Each(ctx, len(actions), opts.Concurrency, func(_ context.Context, i int) error {
 		started[i] = true
 		var o outcome
 		o.err = runOne(ctx, c, actions[i], opts, &o)
 		results[i] = Result{Action: actions[i], Err: o.err, Done: o.done}
+		tracker.Done(1)
 		return nil
 	})
+	tracker.Finish(ctx.Err())
 	for i, a := range actions {
 		if !started[i] {
 			results[i] = Result{Action: a, Err: fmt.Errorf("not started: %w", ctx.Err())}

@@ -539,7 +539,7 @@ func TestThrottlingCutsTheSharedLimitAndIsCounted(t *testing.T) {
 		t.Errorf("stats = %+v, want 3 attempts, 2 retries, one 429, one 503, cap 16", st)
 	}
 	// The 503 came from the retry, sent after the 429 had cut the limit: both count.
-	if st.Concurrency != 4 {
-		t.Errorf("concurrency after a 429 and a 503 = %d, want 4 (8 cut twice by a quarter)", st.Concurrency)
+	if st.Concurrency != 6 {
+		t.Errorf("concurrency after a 429 and a 503 = %d, want 6 (8 cut twice by a tenth)", st.Concurrency)
 	}
 }

@@ -177,7 +177,7 @@ func (r *ProvisioningConnectionResource) readDeviceBaseline(ctx context.Context,
 	if len(names) == 0 {
 		return nil, nil
 	}
-	baseline, err := r.gatherer().Devices(ctx, names)
+	baseline, err := r.gatherer("").Devices(ctx, names)
 	if err != nil {
 		return nil, fmt.Errorf("read the devices of %d managed users (once, as manage_devices changed): %w", len(names), err)
 	}

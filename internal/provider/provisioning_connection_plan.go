@@ -49,7 +49,7 @@ func (r *ProvisioningConnectionResource) ModifyPlan(ctx context.Context, req res
 	if !ok {
 		return
 	}
-	snap, ok := r.planSnapshot(ctx, plan.spec(), prior, req.Private, &resp.Diagnostics)
+	snap, ok := r.planSnapshot(ctx, plan.Name.ValueString(), plan.spec(), prior, req.Private, &resp.Diagnostics)
 	if !ok {
 		return
 	}
@@ -140,7 +140,7 @@ func priorUsers(ctx context.Context, req resource.ModifyPlanRequest, diags *diag
 
 // planSnapshot returns the source snapshot the refresh stored for these settings or, when there
 // is none (new connection, import, changed settings), reads the source now.
-func (r *ProvisioningConnectionResource) planSnapshot(ctx context.Context, spec source.Spec, prior map[string]reconcile.Entry, private interface {
+func (r *ProvisioningConnectionResource) planSnapshot(ctx context.Context, name string, spec source.Spec, prior map[string]reconcile.Entry, private interface {
 	GetKey(context.Context, string) ([]byte, diag.Diagnostics)
 }, diags *diag.Diagnostics) (*source.Snapshot, bool) {
 	raw, d := private.GetKey(ctx, privateSnapshotKey)
@@ -157,7 +157,7 @@ func (r *ProvisioningConnectionResource) planSnapshot(ctx context.Context, spec 
 	if snap != nil {
 		admins = snap.Admins
 	}
-	snap, err = r.gatherer().Read(ctx, spec, prior, admins)
+	snap, err = r.gatherer(name).Read(ctx, spec, prior, admins)
 	if err != nil {
 		addSourceError(diags, "Unable to read the source location", err, spec.Query,
 			path.Root("source_location").AtName("base_dn"), path.Root("source_location").AtName("group_dn"), noPartialRead)
@@ -210,6 +210,7 @@ func onlyUsersUnknown(m connectionModel) bool {
 		m.SourceLocation.DisabledFilter, m.AttributeMapping.Username, m.AttributeMapping.Email, m.AttributeMapping.FirstName,
 		m.AttributeMapping.LastName, m.UserCreate, m.UserUpdate, m.UserDisableDelete, m.ProvisionDisabledUsers,
 		m.RemoveUserAction, m.MaxDeprovisions, m.MaxDeprovisionsPercent, m.ReactivateSuspendedUsers, m.OnDestroy, m.ManageDevices, m.PrimaryDeviceOnCreate,
+		m.DriftDetection, m.DriftDetectionWindow,
 	} {
 		if v.IsUnknown() {
 			return false

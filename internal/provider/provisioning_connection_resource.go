@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
@@ -23,6 +24,7 @@ import (
 
 	"github.com/pingid-provisioner/terraform-provider-pingid/internal/datastore"
 	"github.com/pingid-provisioner/terraform-provider-pingid/internal/executor"
+	"github.com/pingid-provisioner/terraform-provider-pingid/internal/progress"
 	"github.com/pingid-provisioner/terraform-provider-pingid/internal/reconcile"
 	"github.com/pingid-provisioner/terraform-provider-pingid/internal/source"
 )
@@ -44,6 +46,10 @@ const (
 	defaultMaxDeprovision = 10
 	// defaultMaxDeprovisionPercent is the share Okta's import safeguard uses.
 	defaultMaxDeprovisionPercent = 20
+
+	driftFull          = "full"
+	driftRolling       = "rolling"
+	defaultDriftWindow = 24 * time.Hour
 )
 
 // NewProvisioningConnectionResource is the factory for pingid_provisioning_connection.
@@ -72,6 +78,8 @@ type connectionModel struct {
 	OnDestroy                types.String  `tfsdk:"on_destroy"`
 	ManageDevices            types.String  `tfsdk:"manage_devices"`
 	PrimaryDeviceOnCreate    types.String  `tfsdk:"primary_device_on_create"`
+	DriftDetection           types.String  `tfsdk:"drift_detection"`
+	DriftDetectionWindow     types.String  `tfsdk:"drift_detection_window"`
 	Users                    types.Map     `tfsdk:"users"`
 }
 
@@ -209,6 +217,22 @@ func (r *ProvisioningConnectionResource) Schema(_ context.Context, _ resource.Sc
 				MarkdownDescription: "What destroying the connection does: `retain` leaves every user in PingID as is; `deprovision` applies `remove_user_action` to every managed user except those the last refresh found to have the PingID `ADMIN` role (subject to `max_deprovisions` and `max_deprovisions_percent`). Defaults to `retain`.",
 				Validators:          []validator.String{stringvalidator.OneOf(onDestroyRetain, onDestroyDeprovision)},
 			},
+			"drift_detection": schema.StringAttribute{
+				Optional: true,
+				MarkdownDescription: "How a refresh looks for changes made directly in PingID (drift). `full` (the default when unset) reads every " +
+					"managed user on every refresh. `rolling` reads only the users the plan may act on (new in scope, changed in the directory, " +
+					"leaving, to be deprovisioned or re-enabled) plus a rotating share of the others, so that each managed user is read at " +
+					"least once per `drift_detection_window`; the others keep the values of their last read. A change made directly in " +
+					"PingID then shows up within the window instead of on the next plan. Writes stay exact either way: an update reads the " +
+					"user before writing it, and a saved plan applies what was reviewed.",
+				Validators: []validator.String{stringvalidator.OneOf(driftFull, driftRolling)},
+			},
+			"drift_detection_window": schema.StringAttribute{
+				Optional: true,
+				MarkdownDescription: "With `drift_detection = \"rolling\"`: the longest time a managed user goes without being read from " +
+					"PingID, as a Go duration (`24h`, `90m`). Defaults to `24h`. Only valid with `drift_detection = \"rolling\"`.",
+				Validators: []validator.String{durationValidator{}},
+			},
 			"users": schema.MapAttribute{
 				Computed:    true,
 				ElementType: types.StringType,
@@ -241,6 +265,11 @@ func (r *ProvisioningConnectionResource) ValidateConfig(ctx context.Context, req
 	}
 	resp.Diagnostics.Append(validateSourceSelector(m.SourceLocation.GroupDN, m.SourceLocation.Filter, path.Root("source_location").AtName("group_dn"))...)
 	validateDeviceSettings(m, &resp.Diagnostics)
+	if !m.DriftDetectionWindow.IsNull() && !m.DriftDetection.IsUnknown() && m.DriftDetection.ValueString() != driftRolling {
+		resp.Diagnostics.AddAttributeError(path.Root("drift_detection_window"), "drift_detection_window needs rolling drift detection",
+			"drift_detection_window only applies with drift_detection = \"rolling\"; with full drift detection (the default) every refresh "+
+				"reads every managed user. Set drift_detection = \"rolling\" or remove drift_detection_window.")
+	}
 }
 
 func (r *ProvisioningConnectionResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
@@ -271,12 +300,17 @@ func (m connectionModel) spec() source.Spec {
 }
 
 // gatherer reads this provider's directory and PingID (Refresh needs no datastore; Read does).
-func (r *ProvisioningConnectionResource) gatherer() source.Gatherer {
-	g := source.Gatherer{PingID: r.data.client, Concurrency: r.data.concurrency}
+func (r *ProvisioningConnectionResource) gatherer(name string) source.Gatherer {
+	g := source.Gatherer{PingID: r.data.client, Concurrency: r.data.fanoutWorkers(), Progress: r.progress(name)}
 	if r.data.datastore != nil {
 		g.Datastore = *r.data.datastore
 	}
 	return g
+}
+
+// progress reports this connection's long PingID work in the log.
+func (r *ProvisioningConnectionResource) progress(name string) progress.Reporter {
+	return progress.Reporter{Client: r.data.client, Label: fmt.Sprintf("pingid_provisioning_connection %q", name)}
 }
 
 func (m connectionModel) options() reconcile.Options {
@@ -307,6 +341,17 @@ func (m connectionModel) maxDeprovisionsPercent() float64 {
 	return m.MaxDeprovisionsPercent.ValueFloat64()
 }
 
+// rolling reports whether the connection uses rolling drift detection (unset means full).
+func (m connectionModel) rolling() bool { return m.DriftDetection.ValueString() == driftRolling }
+
+// driftWindow is drift_detection_window, or its default.
+func (m connectionModel) driftWindow() time.Duration {
+	if d, err := time.ParseDuration(m.DriftDetectionWindow.ValueString()); err == nil && d > 0 {
+		return d
+	}
+	return defaultDriftWindow
+}
+
 // hasSource reports whether the model carries a usable source location (not after import).
 func (m connectionModel) hasSource() bool {
 	return m.SourceLocation != nil && m.AttributeMapping != nil && known(m.SourceLocation.BaseDN) && known(m.AttributeMapping.Username)
@@ -321,7 +366,9 @@ func (r *ProvisioningConnectionResource) Create(ctx context.Context, req resourc
 	plan.ID = plan.Name
 	// The framework does not hand the planned private state to Create, so new users the plan
 	// found in PingID are recognised by their planned status (see linkCandidates).
-	if r.apply(ctx, map[string]reconcile.Entry{}, nil, &plan, &resp.Diagnostics) {
+	partial, written := r.apply(ctx, map[string]reconcile.Entry{}, nil, &plan, &resp.Diagnostics)
+	r.recordApply(ctx, &plan, written, true, resp.Private, &resp.Diagnostics)
+	if partial {
 		// Terraform taints a resource whose create reported errors and replaces it on the
 		// next apply; Delete recognises a replacement and leaves the users alone.
 		resp.Diagnostics.AddWarning("Connection created with failures",
@@ -351,27 +398,31 @@ func (r *ProvisioningConnectionResource) Update(ctx context.Context, req resourc
 	}
 	prior = withDeviceBaseline(prior, baseline, plan.deviceMode())
 	plan.ID = state.ID
-	r.apply(ctx, prior, links, &plan, &resp.Diagnostics)
+	_, written := r.apply(ctx, prior, links, &plan, &resp.Diagnostics)
+	r.recordApply(ctx, &plan, written, false, resp.Private, &resp.Diagnostics)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 }
 
 // apply carries out exactly the difference between the prior and the planned users; nothing
 // is re-read that could change the outcome. On partial failure plan.Users is set to what was
-// actually done, and the failures are reported, so the next plan shows only the rest.
-func (r *ProvisioningConnectionResource) apply(ctx context.Context, prior map[string]reconcile.Entry, links map[string]bool, plan *connectionModel, diags *diag.Diagnostics) (partial bool) {
+// actually done, and the failures are reported, so the next plan shows only the rest. written
+// lists the users whose PingID record the apply changed.
+func (r *ProvisioningConnectionResource) apply(ctx context.Context, prior map[string]reconcile.Entry, links map[string]bool, plan *connectionModel, diags *diag.Diagnostics) (partial bool, written []string) {
 	if !requireConfigured(r.data != nil, diags) {
-		return false
+		return false, nil
 	}
 	planned, err := decodeUsers(plan.Users)
 	if err != nil {
 		diags.AddAttributeError(path.Root("users"), "Unreadable planned users", err.Error())
-		return false
+		return false, nil
 	}
 	if links == nil {
 		links = linkCandidates(prior, planned)
 	}
 	actions := reconcile.Diff(prior, planned, links)
-	results := executor.Run(ctx, r.data.client, actions, executor.Options{Concurrency: r.data.concurrency, Mapping: plan.options().Mapping})
+	results := executor.Run(ctx, r.data.client, actions, executor.Options{
+		Concurrency: r.data.fanoutWorkers(), Mapping: plan.options().Mapping, Progress: r.progress(plan.Name.ValueString()),
+	})
 	done := make(map[string]reconcile.Entry, len(planned))
 	for k, v := range prior {
 		done[k] = v
@@ -385,8 +436,12 @@ func (r *ProvisioningConnectionResource) apply(ctx context.Context, prior map[st
 			if res.Done != nil {
 				done[res.Action.Username] = *res.Done // e.g. created, with the devices that did pair
 				partlyDone++
+				written = append(written, res.Action.Username)
 			}
 			continue
+		}
+		if res.Action.Kind != reconcile.KindStateOnly {
+			written = append(written, res.Action.Username)
 		}
 		if res.Action.Planned == nil {
 			delete(done, res.Action.Username)
@@ -395,7 +450,7 @@ func (r *ProvisioningConnectionResource) apply(ctx context.Context, prior map[st
 		}
 	}
 	if len(failures) == 0 {
-		return false // plan.Users already equals what was done
+		return false, written // plan.Users already equals what was done
 	}
 	users, d := encodeUsers(done)
 	diags.Append(d...)
@@ -407,7 +462,7 @@ func (r *ProvisioningConnectionResource) apply(ctx context.Context, prior map[st
 	diags.AddError("Some PingID user changes failed",
 		fmt.Sprintf("%d of %d user changes failed; the state records the %d that succeeded%s, so the next plan shows only what is left.\n\n%s",
 			len(failures), len(actions), len(actions)-len(failures), partly, strings.Join(limitList(failures), "\n")))
-	return true
+	return true, written
 }
 
 // privatePlanKindKey records which kind of plan produced the planned private state: Delete
@@ -425,7 +480,15 @@ func (r *ProvisioningConnectionResource) Read(ctx context.Context, req resource.
 	if !ok {
 		return
 	}
-	refreshed, err := r.gatherer().Refresh(ctx, prior)
+	if state.ID.IsNull() {
+		state.ID = state.Name
+	}
+	if state.rolling() && state.hasSource() && r.data.datastore != nil {
+		r.readRolling(ctx, &state, prior, req, resp)
+		return
+	}
+	resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateReadTimesKey, nil)...) // full: no bookkeeping
+	refreshed, err := r.gatherer(state.Name.ValueString()).Refresh(ctx, prior)
 	if err != nil {
 		resp.Diagnostics.AddError("Unable to refresh PingID users", err.Error())
 		return
@@ -436,13 +499,10 @@ func (r *ProvisioningConnectionResource) Read(ctx context.Context, req resource.
 	users, d := encodeUsers(refreshed.Users)
 	resp.Diagnostics.Append(d...)
 	state.Users = users
-	if state.ID.IsNull() {
-		state.ID = state.Name
-	}
 
 	if state.hasSource() && r.data.datastore != nil {
 		spec := state.spec()
-		snap, err := r.gatherer().Read(ctx, spec, refreshed.Users, refreshed.Admins)
+		snap, err := r.gatherer(state.Name.ValueString()).Read(ctx, spec, refreshed.Users, refreshed.Admins)
 		if err != nil {
 			addSourceError(&resp.Diagnostics, "Unable to read the source location", err, spec.Query,
 				path.Root("source_location").AtName("base_dn"), path.Root("source_location").AtName("group_dn"), noPartialRead)
@@ -492,7 +552,9 @@ func (r *ProvisioningConnectionResource) Delete(ctx context.Context, req resourc
 		resp.Diagnostics.AddAttributeError(path.Root(tooMany.Brake), "Too many users would be deprovisioned", tooMany.Error())
 		return
 	}
-	results := executor.Run(ctx, r.data.client, actions, executor.Options{Concurrency: r.data.concurrency})
+	results := executor.Run(ctx, r.data.client, actions, executor.Options{
+		Concurrency: r.data.fanoutWorkers(), Progress: r.progress(state.Name.ValueString()),
+	})
 	var failures []string
 	for _, res := range results {
 		auditResult(ctx, state.Name.ValueString(), res)

@@ -20,6 +20,7 @@ import (
 	"github.com/pingid-provisioner/terraform-provider-pingid/internal/datastore"
 	"github.com/pingid-provisioner/terraform-provider-pingid/internal/fanout"
 	"github.com/pingid-provisioner/terraform-provider-pingid/internal/pingid"
+	"github.com/pingid-provisioner/terraform-provider-pingid/internal/progress"
 	"github.com/pingid-provisioner/terraform-provider-pingid/internal/reconcile"
 )
 
@@ -39,6 +40,8 @@ type Gatherer struct {
 	Datastore   datastore.Config
 	PingID      Client
 	Concurrency int
+	// Progress reports long PingID look-ups (the zero value reports nothing).
+	Progress progress.Reporter
 }
 
 // Spec is the part of a connection's configuration that decides what is read. Its JSON form is
@@ -139,7 +142,7 @@ func (g Gatherer) Read(ctx context.Context, spec Spec, prior map[string]reconcil
 		}
 	}
 
-	existing, err := g.lookUp(ctx, fresh)
+	existing, err := g.lookUp(ctx, "plan-time look-ups", fresh)
 	if err != nil {
 		return nil, err
 	}
@@ -167,7 +170,7 @@ func (g Gatherer) Refresh(ctx context.Context, prior map[string]reconcile.Entry)
 		names = append(names, name)
 	}
 	slices.Sort(names)
-	found, err := g.lookUp(ctx, names)
+	found, err := g.lookUp(ctx, "refresh", names)
 	if err != nil {
 		return nil, err
 	}
@@ -189,7 +192,7 @@ func (g Gatherer) Refresh(ctx context.Context, prior map[string]reconcile.Entry)
 // Devices reads the PingID devices of users (normalised, see DeviceValues), for
 // reconcile.WithDeviceBaseline; users no longer in PingID are left out.
 func (g Gatherer) Devices(ctx context.Context, usernames []string) (map[string][]reconcile.Device, error) {
-	found, err := g.lookUp(ctx, usernames)
+	found, err := g.lookUp(ctx, "device look-ups", usernames)
 	if err != nil {
 		return nil, err
 	}
@@ -218,11 +221,13 @@ func DeviceValues(ds []pingid.Device) []reconcile.Device {
 
 // lookUp fetches users concurrently, keyed by the name asked for; absent users are left out,
 // any other error fails the whole look-up.
-func (g Gatherer) lookUp(ctx context.Context, usernames []string) (map[string]*pingid.User, error) {
+func (g Gatherer) lookUp(ctx context.Context, work string, usernames []string) (map[string]*pingid.User, error) {
 	out := make(map[string]*pingid.User, len(usernames))
 	var mu sync.Mutex
+	tracker := g.Progress.Start(ctx, work, len(usernames))
 	err := fanout.Each(ctx, len(usernames), g.Concurrency, func(ctx context.Context, i int) error {
 		u, err := g.PingID.GetUser(ctx, usernames[i])
+		tracker.Done(1)
 		if errors.Is(err, pingid.ErrUserNotFound) {
 			return nil
 		}
@@ -234,6 +239,7 @@ func (g Gatherer) lookUp(ctx context.Context, usernames []string) (map[string]*p
 		mu.Unlock()
 		return nil
 	})
+	tracker.Finish(err)
 	return out, err
 }
 
