@@ -226,7 +226,10 @@ func connection(overrides map[string]any) map[string]any {
 		"attribute_mapping": map[string]any{
 			"username": "uid", "email": "mail", "first_name": "givenName", "last_name": "sn",
 		},
-		"max_deprovisions": -1,
+		// Both brakes off: these tests deprovision whole groups on purpose; the scenarios about
+		// a brake turn that one back on.
+		"max_deprovisions":         -1,
+		"max_deprovisions_percent": -1,
 	}
 	for k, v := range overrides {
 		cfg[k] = v

@@ -147,6 +147,11 @@ type session struct {
 	t       testing.TB
 	server  tfprotov6.ProviderServer
 	schemas *tfprotov6.GetProviderSchemaResponse
+	// providerConfig is the last successful ConfigureProvider's configuration. Terraform
+	// configures the provider at the start of every run (each plan and apply walk), so each plan
+	// here starts a new run the same way: per-run provider data (the claim registry that finds two
+	// resources managing one user) must not carry over from one plan to the next.
+	providerConfig map[string]any
 }
 
 func newSession(t testing.TB, scanner *secretScanner) *session {
@@ -224,6 +229,15 @@ func (s *session) mustConfigure(cfg map[string]any) {
 	if errs := errorDiags(s.configure(cfg)); len(errs) > 0 {
 		s.t.Fatalf("ConfigureProvider: %s", describe(errs))
 	}
+	s.providerConfig = cfg
+}
+
+// newRun configures the provider again, as Terraform does at the start of each run.
+func (s *session) newRun() {
+	s.t.Helper()
+	if s.providerConfig != nil {
+		s.mustConfigure(s.providerConfig)
+	}
 }
 
 func (s *session) validateResource(name string, cfg map[string]any) []*tfprotov6.Diagnostic {
@@ -262,6 +276,7 @@ type planned struct {
 // configuration itself (computed attributes null).
 func (s *session) planCreate(ctx context.Context, cfg map[string]any) planned {
 	s.t.Helper()
+	s.newRun()
 	name := connectionType
 	typ := s.resourceType(name)
 	config := value(s.t, typ, cfg)
@@ -282,6 +297,7 @@ func (s *session) planCreate(ctx context.Context, cfg map[string]any) planned {
 // proposed new state (with an unchanged configuration they are the same).
 func (s *session) refreshAndPlan(ctx context.Context, config, prior tftypes.Value, priorPrivate []byte) (refreshed tftypes.Value, p planned) {
 	s.t.Helper()
+	s.newRun()
 	name := connectionType
 	typ := s.resourceType(name)
 	read, err := s.server.ReadResource(ctx, &tfprotov6.ReadResourceRequest{
