@@ -93,7 +93,7 @@ member: uid=ken,ou=people,dc=example,dc=com
 
 const staffDN = "cn=staff,ou=groups,dc=example,dc=com"
 
-// reviewHCL: corp (disable on removal, on_destroy = deprovision, a brake of 5), partners
+// reviewHCL: corp (disable on removal, on_destroy = deprovision, brakes of 5 users and 50 %), partners
 // (remove_user_action = delete) and pingid_mapped_user for_each over staff.
 const reviewHCL = `provider "pingid" {}
 
@@ -109,8 +109,9 @@ resource "pingid_provisioning_connection" "corp" {
     first_name = "givenName"
     last_name  = "sn"
   }
-  max_deprovisions = 5
-  on_destroy       = "deprovision"
+  max_deprovisions         = 5
+  max_deprovisions_percent = 50
+  on_destroy               = "deprovision"
 }
 
 resource "pingid_provisioning_connection" "partners" {

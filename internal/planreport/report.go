@@ -2,9 +2,11 @@ package planreport
 
 import (
 	"cmp"
+	"encoding/json"
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -608,6 +610,10 @@ func (c *connReview) destroy() {
 	c.res.Notes = append(c.res.Notes, "Destroyed with on_destroy = \"deprovision\": PingID ADMIN users are skipped at apply; the plan cannot show which users are administrators.")
 }
 
+// defaultMaxDeprovisionsPercent is pingid_provisioning_connection's max_deprovisions_percent
+// when the configuration leaves it unset.
+const defaultMaxDeprovisionsPercent = 20
+
 // brakes records the connection's deprovisioning limits from its settings (v: after, or
 // before for a destroy). Planned is filled in once all rows are known.
 func (c *connReview) brakes(v *connectionValues) {
@@ -620,11 +626,18 @@ func (c *connReview) brakes(v *connectionValues) {
 			c.res.Brakes = append(c.res.Brakes, Brake{Setting: "max_deprovisions", Value: v.MaxDeprovisions.String(), Unlimited: n < 0, Allowed: int(n), Basis: "users"})
 		}
 	}
-	if v.MaxDeprovisionsPercent != nil {
-		pct, err := v.MaxDeprovisionsPercent.Float64()
+	percent := v.MaxDeprovisionsPercent
+	if percent == nil && v.MaxDeprovisions != nil {
+		// Unset is the provider's default share, which the plan JSON does not spell out (a plan
+		// written before the setting existed has no max_deprovisions either, and gets no brake).
+		defaultPercent := json.Number(strconv.Itoa(defaultMaxDeprovisionsPercent))
+		percent = &defaultPercent
+	}
+	if percent != nil {
+		pct, err := percent.Float64()
 		if err == nil {
 			// Allowed and Basis follow once the links are counted (percentBrake).
-			c.res.Brakes = append(c.res.Brakes, Brake{Setting: "max_deprovisions_percent", Value: v.MaxDeprovisionsPercent.String(), Unlimited: pct < 0, percent: pct})
+			c.res.Brakes = append(c.res.Brakes, Brake{Setting: "max_deprovisions_percent", Value: percent.String(), Unlimited: pct < 0, percent: pct})
 		}
 	}
 }

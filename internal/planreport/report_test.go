@@ -36,13 +36,13 @@ func TestActionsOfRealPlans(t *testing.T) {
 			"pingid_mapped_user.staff/judy/create", "pingid_mapped_user.staff/ken/create",
 		},
 		"changes": {
-			"corp/alice/update", "corp/bob/enable", "corp/carol/disable", "corp/dave/create", "corp/erin/link", "corp/ivan/enable",
+			"corp/alice/update", "corp/bob/enable", "corp/carol/disable", "corp/dave/create", "corp/erin/link",
 			"corp/mallory/disable",
 			"partners/frank/delete", "partners/grace/create",
 			"pingid_mapped_user.staff/judy/disable", "pingid_mapped_user.staff/ken/update", "pingid_mapped_user.staff/liam/create",
 		},
 		"destroy": {
-			"corp/alice/disable", "corp/carol/disable", "corp/henry/disable", "corp/mallory/disable",
+			"corp/alice/disable", "corp/carol/disable", "corp/mallory/disable",
 			"pingid_mapped_user.staff/judy/disable", "pingid_mapped_user.staff/ken/disable",
 		},
 	}
@@ -99,8 +99,12 @@ func TestBrakeHeadroom(t *testing.T) {
 	if got := BrakeText(corp, "max_deprovisions"); got != "5 allowed: 3 left" {
 		t.Errorf("max_deprovisions: %q", got)
 	}
-	if got := BrakeText(corp, "max_deprovisions_percent"); got != "not in this plan" {
-		t.Errorf("max_deprovisions_percent without the setting: %q", got)
+	if got := BrakeText(corp, "max_deprovisions_percent"); got != "50 % of 7 managed = 3 allowed: 1 left" {
+		t.Errorf("max_deprovisions_percent = 50: %q", got)
+	}
+	// partners leaves the share unset: the provider's default of 20 % applies.
+	if got := BrakeText(resourceNamed(t, rep, "partners"), "max_deprovisions_percent"); got != "20 % of 1 managed = 1 allowed: 0 left" {
+		t.Errorf("partners, max_deprovisions_percent unset: %q", got)
 	}
 	if got := BrakeText(resourceNamed(t, rep, "partners"), "max_deprovisions"); got != "10 allowed: 9 left" {
 		t.Errorf("partners (a delete counts): %q", got)
@@ -308,17 +312,16 @@ func TestMappedUserDevices(t *testing.T) {
 // TestLeftSuspended: issue 13's default keeps a user suspended outside Terraform as PingID has
 // it (ivan in the real change plan, planned unchanged): no row, but a note names him.
 func TestLeftSuspended(t *testing.T) {
-	plan := mutatePlan(t, func(rc map[string]any) {
-		obj(after(rc)["users"])["ivan"] = obj(before(rc)["users"])["ivan"]
-	})
-	rep := build(t, plan)
+	// The real plan: henry and ivan were suspended in PingID while in scope, and the connection
+	// (reactivate_suspended_users unset) leaves them so.
+	rep := build(t, readFixture(t, filepath.Join(tfFixtures, "changes.json")))
 	for _, row := range rep.Rows() {
-		if row.User == "ivan" {
-			t.Errorf("ivan is left as he is, yet has a row: %+v", row)
+		if row.User == "ivan" || row.User == "henry" {
+			t.Errorf("%s is left as he is, yet has a row: %+v", row.User, row)
 		}
 	}
 	notes := strings.Join(resourceNamed(t, rep, "corp").Notes, "\n")
-	if !strings.Contains(notes, "1 user suspended in PingID outside Terraform stays suspended") || !strings.Contains(notes, ": ivan.") {
+	if !strings.Contains(notes, "2 users suspended in PingID outside Terraform stay suspended") || !strings.Contains(notes, ": henry, ivan.") {
 		t.Errorf("corp notes: %s", notes)
 	}
 }
@@ -369,11 +372,11 @@ func TestGates(t *testing.T) {
 		specs []string
 		fail  []string // failing gate specs with their row count
 	}{
-		{[]string{"enable"}, []string{"enable:2"}},
-		{[]string{"enable>2"}, nil},
+		{[]string{"enable"}, []string{"enable:1"}}, // bob (ivan, suspended in PingID, stays suspended)
+		{[]string{"enable>1"}, nil},
 		{[]string{"deprovision>3"}, []string{"deprovision>3:4"}}, // carol, mallory, frank, judy
 		{[]string{"deprovision>4"}, nil},
-		{[]string{"widening>2,delete", "create>3"}, []string{"widening>2:3", "delete:1"}},
+		{[]string{"widening>1,delete", "create>3"}, []string{"widening>1:2", "delete:1"}},
 		{[]string{"device"}, nil},
 		{[]string{" Link > 0 "}, []string{"Link > 0:1"}},
 	}
@@ -432,7 +435,7 @@ func TestTruncation(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := b.String()
-	for _, user := range []string{"bob", "ivan", "erin", "carol", "mallory", "frank", "judy", "alice", "ken"} {
+	for _, user := range []string{"bob", "erin", "carol", "mallory", "frank", "judy", "alice", "ken"} {
 		if !strings.Contains(out, "| `"+user+"` |") {
 			t.Errorf("the widening/removing/update rows must all survive; %s is missing", user)
 		}
