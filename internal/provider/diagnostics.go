@@ -129,6 +129,32 @@ func directoryChecks(err error) string {
 	case datastore.OpBind:
 		return "The directory refused the bind: check datastore.bind_dn and datastore.bind_password (or " + envLDAPBindDN +
 			" and " + envLDAPBindPassword + ")."
+	case datastore.OpSearch:
+		return searchLimitChecks(err, le.Code)
+	}
+	return ""
+}
+
+// searchLimitChecks explains a search the directory ended at one of its limits ("" for other
+// results, and for a refused page size, whose error names datastore.page_size itself).
+func searchLimitChecks(err error, code uint16) string {
+	if errors.Is(err, datastore.ErrPageSizeRefused) {
+		return ""
+	}
+	const partial = " The read fails rather than return part of the users, which would look like users leaving."
+	switch code {
+	case ldap.LDAPResultSizeLimitExceeded:
+		return "The directory ended the search at a size limit of the bind account (a total, not the page size, which is " +
+			"handled by itself)." + partial + " Raise the limit for the bind account (OpenLDAP: limits size.prtotal / size.hard; " +
+			"389 DS: nsSizeLimit; Active Directory: MaxResultSetSize) or narrow the source location."
+	case ldap.LDAPResultTimeLimitExceeded:
+		return "The directory ended the search at a time limit: datastore.timeout (also sent as the search's time limit) or the " +
+			"server's own for the bind account." + partial + " Raise datastore.timeout, or the limit (OpenLDAP: limits time; " +
+			"389 DS: nsTimeLimit; Active Directory: MaxQueryDuration), or narrow the source location."
+	case ldap.LDAPResultAdminLimitExceeded:
+		return "The directory refused the search by an administrative limit." + partial + " Raise it for the bind account " +
+			"(389 DS: nsLookThroughLimit / nsslapd-lookthroughlimit; OpenLDAP: limits size.unchecked), index the attributes the " +
+			"filter uses, or narrow the source location."
 	}
 	return ""
 }
