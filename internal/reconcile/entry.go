@@ -39,7 +39,9 @@ const (
 // Entry is one value of the `users` map: what PingID holds (or will hold) for a managed user
 // and where the directory stands on it.
 type Entry struct {
-	DN          string
+	DN string
+	// Email is "" when the user has none: JSON then leaves the key out, so a directory entry
+	// without mail is never planned as `email = ""`.
 	Email       string
 	FirstName   string
 	LastName    string
@@ -71,8 +73,10 @@ func (e Entry) JSON() string {
 		b.WriteString(`{"dn":`)
 	}
 	writeJSONString(&b, e.DN)
-	b.WriteString(`,"email":`)
-	writeJSONString(&b, e.Email)
+	if e.Email != "" {
+		b.WriteString(`,"email":`)
+		writeJSONString(&b, e.Email)
+	}
 	if e.Enabled {
 		b.WriteString(`,"enabled":true,"first_name":`)
 	} else {
@@ -167,7 +171,8 @@ type entryJSON struct {
 
 // ParseEntry decodes one `users` value. It is strict, because a silently misread entry would
 // drive wrong actions: every key must be present with its JSON type (devices and other_devices
-// are optional: they are present only where devices are managed), no other key is allowed,
+// are optional: they are present only where devices are managed; email is absent when the user
+// has none, and an "email":"" written by earlier versions reads the same), no other key is allowed,
 // nothing may follow the object, and source_state must be one of the four states. Whitespace
 // and key order are free (key names match case-insensitively, as encoding/json does).
 func ParseEntry(s string) (Entry, error) {
@@ -195,9 +200,10 @@ func parseCanonical(s string) (Entry, bool) {
 	if e.DN, rest, ok = cutPlainString(rest, ok); !ok {
 		return Entry{}, false
 	}
-	rest, ok = strings.CutPrefix(rest, `,"email":"`)
-	if e.Email, rest, ok = cutPlainString(rest, ok); !ok {
-		return Entry{}, false
+	if email, found := strings.CutPrefix(rest, `,"email":"`); found {
+		if e.Email, rest, ok = cutPlainString(email, true); !ok || e.Email == "" {
+			return Entry{}, false // "" is written without the key; the general path reads it
+		}
 	}
 	if rest, ok = strings.CutPrefix(rest, `,"enabled":true,"first_name":"`); ok {
 		e.Enabled = true
@@ -322,7 +328,7 @@ func parseEntryJSON(s string) (Entry, error) {
 		name    string
 		present bool
 	}{
-		{"dn", raw.DN != nil}, {"email", raw.Email != nil}, {"enabled", raw.Enabled != nil},
+		{"dn", raw.DN != nil}, {"enabled", raw.Enabled != nil},
 		{"first_name", raw.FirstName != nil}, {"last_name", raw.LastName != nil},
 		{"source_state", raw.SourceState != nil}, {"status", raw.Status != nil},
 	} {
@@ -339,12 +345,14 @@ func parseEntryJSON(s string) (Entry, error) {
 	}
 	e := Entry{
 		DN:          *raw.DN,
-		Email:       *raw.Email,
 		FirstName:   *raw.FirstName,
 		LastName:    *raw.LastName,
 		Enabled:     *raw.Enabled,
 		Status:      *raw.Status,
 		SourceState: state,
+	}
+	if raw.Email != nil {
+		e.Email = *raw.Email
 	}
 	if raw.Devices != nil {
 		var m map[string]string

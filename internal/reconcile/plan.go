@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -446,6 +447,9 @@ func (p *planner) managed(username, key string, prior Entry, state SourceState, 
 		p.withheldAdmin(username, prior, state, next.DN, kind, describe(kind, prior, next))
 		return
 	}
+	if kind == KindDisable {
+		next.Status = StatusSuspended // what PingID reports after any disable (see the package doc)
+	}
 	p.res.Planned[username] = next
 	if kind == "" {
 		return
@@ -514,6 +518,9 @@ func (p *planner) link(key string, d DirectoryUser, existing PingIDUser) error {
 	if state == SourceDisabled && o.UserDisableDelete {
 		next.Enabled = false
 	}
+	if current.Enabled && !next.Enabled {
+		next.Status = StatusSuspended // the link suspends the user
+	}
 	planDevices(&next, current, &d, o)
 	reason := describe(KindLink, Entry{}, next)
 	switch {
@@ -559,6 +566,9 @@ func (p *planner) create(d DirectoryUser) {
 		state = SourceDisabled
 	}
 	next := Entry{DN: d.DN, Enabled: d.Enabled, Status: StatusNotActive, SourceState: state}
+	if !d.Enabled {
+		next.Status = StatusSuspended // added, then suspended
+	}
 	applyMapped(&next, d, o)
 	planDevices(&next, Entry{}, &d, o)
 	p.res.Planned[d.Username] = next
@@ -614,7 +624,9 @@ func SuspendedOutside(e Entry) bool {
 
 // applyMapped copies the mapped, present directory values into e.
 func applyMapped(e *Entry, d DirectoryUser, o Options) {
-	if o.MapEmail && d.Email != nil {
+	// An empty email is no email: it never replaces the one PingID has (PingID stores none as
+	// null, and edituser would clear it).
+	if o.MapEmail && d.Email != nil && *d.Email != "" {
 		e.Email = *d.Email
 	}
 	if o.MapFirstName && d.FirstName != nil {
@@ -649,4 +661,119 @@ func ScopeDelta(prior map[string]Entry, inScope []DirectoryUser) (leftScope, not
 	slices.Sort(leftScope)
 	slices.Sort(notManaged)
 	return leftScope, notManaged
+}
+
+// LinkDetail is one existing PingID user a plan links, with the PingID fields the link
+// changes (the existing user's value -> the planned one). A link has no prior entry, so the
+// plan's entry alone shows only the new values: this is what the reader needs to see the
+// email or name that is about to be overwritten.
+type LinkDetail struct {
+	Username string
+	Changes  []FieldChange
+}
+
+// LinkDetails lists the plan's links, sorted by username, each with the changes of the PingID
+// fields: email, names, enabled and devices (dn, source_state and status are bookkeeping).
+func (r Result) LinkDetails() []LinkDetail {
+	var out []LinkDetail
+	for _, a := range r.Actions {
+		if a.Kind != KindLink {
+			continue
+		}
+		d := LinkDetail{Username: a.Username}
+		for _, ch := range a.Changes {
+			switch ch.Field {
+			case "dn", "source_state", "status":
+				continue
+			}
+			d.Changes = append(d.Changes, ch)
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
+// FormatLinkDetails writes one line per linked user, at most maxListedUsers of them (as the
+// deprovisioning list), e.g. `wei.chen: email "wei@old.test" -> "wei@new.test"`.
+func FormatLinkDetails(details []LinkDetail) string {
+	var b strings.Builder
+	for i, d := range details {
+		if i == maxListedUsers {
+			fmt.Fprintf(&b, "\n  ... and %d more linked %s", len(details)-maxListedUsers, usersWord(len(details)-maxListedUsers))
+			break
+		}
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		fmt.Fprintf(&b, "  %s: ", d.Username)
+		if len(d.Changes) == 0 {
+			b.WriteString("no PingID field changes")
+			continue
+		}
+		for j, ch := range d.Changes {
+			if j > 0 {
+				b.WriteString(", ")
+			}
+			fmt.Fprintf(&b, "%s %s -> %s", ch.Field, quoteValue(ch.From), quoteValue(ch.To))
+		}
+	}
+	return b.String()
+}
+
+// quoteValue writes a field value for a plan message: quoted, with "(none)" for an empty one.
+func quoteValue(v string) string {
+	if v == "" {
+		return "(none)"
+	}
+	return strconv.Quote(v)
+}
+
+// Outcome counts what an apply did: the actions that succeeded and those that failed, by kind.
+type Outcome struct {
+	Done, Failed map[ActionKind]int
+}
+
+// Record counts one action's result.
+func (o *Outcome) Record(kind ActionKind, failed bool) {
+	if kind == KindStateOnly {
+		return // bookkeeping, no API call
+	}
+	m := &o.Done
+	if failed {
+		m = &o.Failed
+	}
+	if *m == nil {
+		*m = map[ActionKind]int{}
+	}
+	(*m)[kind]++
+}
+
+// outcomeOrder is the order in which Outcome.String names the kinds.
+var outcomeOrder = []struct {
+	kind       ActionKind
+	done, todo string
+}{
+	{KindCreate, "created", "create"}, {KindLink, "linked", "link"}, {KindUpdate, "updated", "update"},
+	{KindDisable, "disabled", "disable"}, {KindEnable, "enabled", "enable"}, {KindDelete, "deleted", "delete"},
+}
+
+// String is e.g. "done: 2 created, 1 disabled; failed: 1 create".
+func (o Outcome) String() string {
+	part := func(m map[ActionKind]int, done bool) string {
+		var items []string
+		for _, k := range outcomeOrder {
+			if n := m[k.kind]; n > 0 {
+				word := k.todo
+				if done {
+					word = k.done
+				}
+				items = append(items, fmt.Sprintf("%d %s", n, word))
+			}
+		}
+		if len(items) == 0 {
+			return "nothing"
+		}
+		return strings.Join(items, ", ")
+	}
+	return "done: " + part(o.Done, true) + "; failed: " + part(o.Failed, false)
 }
