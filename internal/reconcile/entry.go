@@ -53,6 +53,11 @@ type Entry struct {
 	// what earlier versions wrote.
 	Devices      Devices
 	OtherDevices OtherDevices
+
+	// legacyEmptyEmail marks an entry read from state that spells "no email" as "email":""
+	// (versions before issue 16): it keeps that spelling, so an upgrade rewrites no user's value,
+	// while users planned since get no email key.
+	legacyEmptyEmail bool
 }
 
 // FoldUsername is the case-insensitive matching key for usernames. Callers build the keys of
@@ -73,7 +78,7 @@ func (e Entry) JSON() string {
 		b.WriteString(`{"dn":`)
 	}
 	writeJSONString(&b, e.DN)
-	if e.Email != "" {
+	if e.Email != "" || e.legacyEmptyEmail {
 		b.WriteString(`,"email":`)
 		writeJSONString(&b, e.Email)
 	}
@@ -172,7 +177,8 @@ type entryJSON struct {
 // ParseEntry decodes one `users` value. It is strict, because a silently misread entry would
 // drive wrong actions: every key must be present with its JSON type (devices and other_devices
 // are optional: they are present only where devices are managed; email is absent when the user
-// has none, and an "email":"" written by earlier versions reads the same), no other key is allowed,
+// has none, and the "email":"" of earlier versions reads as no email too, written back as it
+// was), no other key is allowed,
 // nothing may follow the object, and source_state must be one of the four states. Whitespace
 // and key order are free (key names match case-insensitively, as encoding/json does).
 func ParseEntry(s string) (Entry, error) {
@@ -201,9 +207,10 @@ func parseCanonical(s string) (Entry, bool) {
 		return Entry{}, false
 	}
 	if email, found := strings.CutPrefix(rest, `,"email":"`); found {
-		if e.Email, rest, ok = cutPlainString(email, true); !ok || e.Email == "" {
-			return Entry{}, false // "" is written without the key; the general path reads it
+		if e.Email, rest, ok = cutPlainString(email, true); !ok {
+			return Entry{}, false
 		}
+		e.legacyEmptyEmail = e.Email == ""
 	}
 	if rest, ok = strings.CutPrefix(rest, `,"enabled":true,"first_name":"`); ok {
 		e.Enabled = true
@@ -353,6 +360,7 @@ func parseEntryJSON(s string) (Entry, error) {
 	}
 	if raw.Email != nil {
 		e.Email = *raw.Email
+		e.legacyEmptyEmail = e.Email == ""
 	}
 	if raw.Devices != nil {
 		var m map[string]string

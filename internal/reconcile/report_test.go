@@ -108,28 +108,34 @@ func TestPlanNoMailMeansNoEmail(t *testing.T) {
 	}})
 }
 
-// State written by earlier versions holds "email":"" for users without one; it reads as the
-// same entry as the new form without the key, so an upgrade plans nothing for them.
+// State written by earlier versions holds "email":"" for users without one: it reads as no
+// email, and keeps its spelling, so an upgrade rewrites no user's value and plans nothing.
 func TestParseEntryEmptyEmailOldAndNewForm(t *testing.T) {
 	old := `{"dn":"uid=x","email":"","enabled":true,"first_name":"X","last_name":"Y","source_state":"in_scope","status":"ACTIVE"}`
 	current := `{"dn":"uid=x","enabled":true,"first_name":"X","last_name":"Y","source_state":"in_scope","status":"ACTIVE"}`
-	a, err := ParseEntry(old)
-	if err != nil {
-		t.Fatal(err)
+	for _, form := range []string{old, current} {
+		for _, s := range []string{form, strings.ReplaceAll(form, ",", ", ")} { // the fast and the general path
+			e, err := ParseEntry(s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if e.Email != "" {
+				t.Errorf("%s: email %q", s, e.Email)
+			}
+			if got := e.JSON(); got != form {
+				t.Errorf("%s: JSON = %s, want it as it was", s, got)
+			}
+			refreshed := Refreshed(e, PingIDUser{FirstName: "X", LastName: "Y", Status: StatusActive})
+			if refreshed != e || refreshed.JSON() != form {
+				t.Errorf("%s: refresh rewrote the entry: %s", s, refreshed.JSON())
+			}
+		}
 	}
-	b, err := ParseEntry(current)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if a != b || a.Email != "" {
-		t.Fatalf("old %+v and new %+v forms differ", a, b)
-	}
-	if got := a.JSON(); got != current {
-		t.Errorf("JSON = %s, want %s", got, current)
-	}
-	// Spaced out (the general path) too.
-	if c, err := ParseEntry(strings.ReplaceAll(current, ",", ", ")); err != nil || c != b {
-		t.Errorf("general path: %+v, %v", c, err)
+	// An old entry that gets an email is written in the current form from then on.
+	e, _ := ParseEntry(old)
+	e.Email = "x@example.com"
+	if got := e.JSON(); !strings.Contains(got, `"email":"x@example.com"`) {
+		t.Errorf("JSON = %s", got)
 	}
 }
 
