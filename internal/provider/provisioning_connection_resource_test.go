@@ -703,7 +703,7 @@ func TestAccProvisioningConnection_partialFailure(t *testing.T) {
 					env.PingID.SetFault("edituser", emulator.Fault{Rate500: 1, Count: 1})
 					env.PingID.SetFault("adduser", emulator.Fault{Rate500: 1, Count: 1})
 				},
-				Config:      cfg,
+				Config: cfg,
 				// What was done and what failed, by kind (issue 16): the plan's summary counted
 				// all four as to be done.
 				ExpectError: regexp.MustCompile(`(?s)done:\s+2\s+updated;\s+failed:\s+1\s+create,\s+1\s+update\..*` +
