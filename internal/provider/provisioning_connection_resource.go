@@ -237,8 +237,8 @@ func (r *ProvisioningConnectionResource) Schema(_ context.Context, _ resource.Sc
 				Computed:    true,
 				ElementType: types.StringType,
 				MarkdownDescription: "Managed users keyed by PingID username. Each value is one canonical JSON object (sorted keys): " +
-					"`dn`, `email`, `first_name`, `last_name`, `enabled` (false = disabled: by this connection, or, when `source_state` is `in_scope` " +
-					"and `status` is `SUSPENDED`, by someone in PingID), `status` (PingID status) and " +
+					"`dn`, `email` (absent when the user has none), `first_name`, `last_name`, `enabled` (false = disabled: by this connection, or, when `source_state` is `in_scope` " +
+					"and `status` is `SUSPENDED`, by someone in PingID), `status` (PingID status: what the last read returned, and `SUSPENDED` for a planned suspension) and " +
 					"`source_state` (`in_scope`, `disabled`, `out_of_scope` or `deleted`); with `manage_devices` other than `none` also " +
 					"`devices`, an object from slot to value (`{\"mfa_sms_1\":\"+15550102030\"}`, the devices PingID has under the " +
 					"managed nicknames), and with `overwrite` `other_devices`, the sorted list of the user's other devices " +
