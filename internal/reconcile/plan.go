@@ -714,6 +714,10 @@ func FormatLinkDetails(details []LinkDetail) string {
 			if j > 0 {
 				b.WriteString(", ")
 			}
+			if ch.Field == "enabled" {
+				fmt.Fprintf(&b, "enabled %s -> %s", ch.From, ch.To) // a boolean, as in the plan
+				continue
+			}
 			fmt.Fprintf(&b, "%s %s -> %s", ch.Field, quoteValue(ch.From), quoteValue(ch.To))
 		}
 	}

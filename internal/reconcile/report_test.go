@@ -49,7 +49,7 @@ func TestLinkDetailsSuspendingLinkAndMissingValues(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := FormatLinkDetails(res.LinkDetails())
-	want := `  jsmith: email (none) -> "jsmith@example.com", enabled "true" -> "false", first_name "Johnny" -> "John"`
+	want := `  jsmith: email (none) -> "jsmith@example.com", enabled true -> false, first_name "Johnny" -> "John"`
 	if got != want {
 		t.Errorf("FormatLinkDetails:\n%s\nwant\n%s", got, want)
 	}
