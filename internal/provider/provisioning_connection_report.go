@@ -53,8 +53,9 @@ func (l *refreshLog) refreshed(name string) bool {
 }
 
 // explains reports whether this ModifyPlan is the one whose plan the reader reviews (see
-// refreshLog), so that it writes the plan's explanations.
-func (r *ProvisioningConnectionResource) explains(ctx context.Context, req resource.ModifyPlanRequest) bool {
+// refreshLog), so that it writes the plan's explanations. A renamed connection is replaced: its
+// create half, planned next with no prior state, explains what apply does, not this half.
+func (r *ProvisioningConnectionResource) explains(ctx context.Context, req resource.ModifyPlanRequest, plannedName string) bool {
 	if req.State.Raw.IsNull() {
 		return true
 	}
@@ -62,7 +63,7 @@ func (r *ProvisioningConnectionResource) explains(ctx context.Context, req resou
 	if d := req.State.GetAttribute(ctx, path.Root("name"), &name); d.HasError() {
 		return true
 	}
-	return r.data.refreshes.refreshed(name.ValueString())
+	return name.ValueString() == plannedName && r.data.refreshes.refreshed(name.ValueString())
 }
 
 // reportPlan writes the plan's summary and what it needs explained: the linked users with the
