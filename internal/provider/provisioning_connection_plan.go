@@ -92,7 +92,7 @@ func (r *ProvisioningConnectionResource) ModifyPlan(ctx context.Context, req res
 	}
 	resp.Diagnostics.Append(setDeviceBaseline(ctx, resp.Private, baseline)...)
 	auditActions(ctx, plan.Name.ValueString(), res.Actions)
-	if !r.explains(ctx, req, plan.Name.ValueString()) {
+	if !r.explains(ctx, req) {
 		return
 	}
 	reportPlan(plan.Name.ValueString(), &res, &resp.Diagnostics)

@@ -53,9 +53,10 @@ func (l *refreshLog) refreshed(name string) bool {
 }
 
 // explains reports whether this ModifyPlan is the one whose plan the reader reviews (see
-// refreshLog), so that it writes the plan's explanations. A renamed connection is replaced: its
-// create half, planned next with no prior state, explains what apply does, not this half.
-func (r *ProvisioningConnectionResource) explains(ctx context.Context, req resource.ModifyPlanRequest, plannedName string) bool {
+// refreshLog), so that it writes the plan's explanations. (A renamed connection is replaced:
+// Terraform 1.5 plans its create half too, but shows only that second plan's errors, so the
+// first half explains.)
+func (r *ProvisioningConnectionResource) explains(ctx context.Context, req resource.ModifyPlanRequest) bool {
 	if req.State.Raw.IsNull() {
 		return true
 	}
@@ -63,7 +64,7 @@ func (r *ProvisioningConnectionResource) explains(ctx context.Context, req resou
 	if d := req.State.GetAttribute(ctx, path.Root("name"), &name); d.HasError() {
 		return true
 	}
-	return name.ValueString() == plannedName && r.data.refreshes.refreshed(name.ValueString())
+	return r.data.refreshes.refreshed(name.ValueString())
 }
 
 // reportPlan writes the plan's summary and what it needs explained: the linked users with the
