@@ -287,11 +287,14 @@ note "contractors: tmoreau joins, gbaker leaves"
 # --- 9. second plan --------------------------------------------------------------------------
 
 heading "terraform plan: each directory change is one readable change"
-note "(The note about changes outside Terraform is PingID reporting jwilson SUSPENDED since the last" \
-  " apply: statuses are observed, never predicted. It is not a planned change.)"
 terraform plan "${TF_COLOR[@]}" -out=tfplan | tee "$LOGS/plan-changes.txt"
 # The plan must show each change (checked on the rendered plan, as a reader sees it).
 plan_text=$(sed 's/\x1b\[[0-9;]*m//g' "$LOGS/plan-changes.txt")
+# jwilson, created disabled by the first apply, was recorded SUSPENDED, as PingID reports him:
+# the refresh finds nothing changed outside Terraform.
+if grep -qF -- 'changed outside of Terraform' <<<"$plan_text"; then
+  die "the plan reports changes outside Terraform after the first apply (a status recorded stale?)"
+fi
 for expected in '+ "zahmed"' '~ "lrossi"' '~ "akowalski"' '~ "wchen"' '~ "cjohnson"' '~ "pnair"' \
   'mfa_sms_1 = "+15550104455" -> "+15550107788"' \
   'wei.chen@example.com' '"out_of_scope"' '"disabled"' '"deleted"' \
@@ -318,7 +321,12 @@ ok "HTML review written to $LOGS/plan-report.html"
 # --- 10. second apply ------------------------------------------------------------------------
 
 heading "terraform apply tfplan, then the PingID users"
-terraform apply "${TF_COLOR[@]}" tfplan
+terraform apply "${TF_COLOR[@]}" tfplan | tee "$LOGS/apply-changes.txt"
+# Terraform plans the change again while applying; that plan does not repeat the summary the
+# reader reviewed above.
+if grep -qF -- 'PingID provisioning summary' "$LOGS/apply-changes.txt"; then
+  die "the apply repeated the plan's provisioning summary"
+fi
 echo
 users -state "$TFDIR/terraform.tfstate" count=24 zahmed.status=NOT_ACTIVE zahmed.email=zara.ahmed@example.com \
   lrossi.status=SUSPENDED akowalski.status=SUSPENDED cjohnson.status=SUSPENDED \
@@ -337,9 +345,12 @@ set +e
 terraform plan "${TF_COLOR[@]}" -detailed-exitcode | tee "$LOGS/plan-final.txt"
 rc=${PIPESTATUS[0]}
 set -e
-# The refresh records the statuses PingID reports after the suspensions (shown as changes
-# outside Terraform), and nothing is left to do: exit code 0, not 2.
+# The suspensions were recorded as PingID reports them (SUSPENDED), so the refresh finds no
+# change outside Terraform, and nothing is left to do: exit code 0, not 2.
 [ "$rc" = 0 ] || die "terraform plan -detailed-exitcode exited $rc: the plan after apply is not empty"
+if grep -qF -- 'changed outside of Terraform' "$LOGS/plan-final.txt"; then
+  die "the plan after apply reports changes outside Terraform (a status recorded stale?)"
+fi
 ok "no changes"
 
 # --- 12. a suspension made in PingID ---------------------------------------------------------

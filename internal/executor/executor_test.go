@@ -288,3 +288,18 @@ func TestRunCancelledContextStartsNothing(t *testing.T) {
 		t.Errorf("calls after cancellation: %v", f.calls)
 	}
 }
+
+// Issue 16: an empty planned email (the user has none) is never written: linking a user whose
+// directory entry has no mail keeps the email PingID has.
+func TestRunNeverSendsAnEmptyEmail(t *testing.T) {
+	f := newFake(pingid.User{UserName: "linked", Email: "kept@x", Role: "REGULAR", Status: "ACTIVE"})
+	res := Run(context.Background(), f, []reconcile.Action{
+		{Username: "linked", Kind: reconcile.KindLink, Planned: entry("", true, "ACTIVE")},
+	}, Options{Concurrency: 1, Mapping: reconcile.Mapping{MapEmail: true, MapFirstName: true}})
+	if res[0].Err != nil {
+		t.Fatal(res[0].Err)
+	}
+	if got := f.users["linked"].Email; got != "kept@x" {
+		t.Errorf("email after link = %q, want kept@x (no empty email sent)", got)
+	}
+}

@@ -134,10 +134,11 @@ func plannedEntry(a reconcile.Action) (reconcile.Entry, error) {
 	return *a.Planned, nil
 }
 
-// fields returns the mapped fields of the planned entry.
+// fields returns the mapped fields of the planned entry. An empty email is never sent: a user
+// without one has none planned, and edituser would clear the email PingID has.
 func fields(e reconcile.Entry, opts Options) pingid.UserFields {
 	var f pingid.UserFields
-	if opts.MapEmail {
+	if opts.MapEmail && e.Email != "" {
 		f.Email = &e.Email
 	}
 	if opts.MapFirstName {

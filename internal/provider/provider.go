@@ -87,6 +87,8 @@ type providerData struct {
 	// claims detects two resources managing one PingID user; it is new with every Configure,
 	// i.e. with every Terraform run (see claimRegistry).
 	claims *claimRegistry
+	// refreshes are the connections refreshed in this run (see refreshLog).
+	refreshes *refreshLog
 	// now is the clock of rolling drift detection's bookkeeping.
 	now func() time.Time
 }
@@ -282,7 +284,7 @@ func (p *PingIDProvider) Configure(ctx context.Context, req provider.ConfigureRe
 		"max_concurrency":   resolved.pingid.MaxConcurrency,
 		"datastore":         resolved.datastore != nil,
 	})
-	data := &providerData{client: client, datastore: resolved.datastore, schemas: &schemaCache{}, claims: newClaimRegistry(), now: p.now}
+	data := &providerData{client: client, datastore: resolved.datastore, schemas: &schemaCache{}, claims: newClaimRegistry(), refreshes: newRefreshLog(), now: p.now}
 	if data.now == nil {
 		data.now = time.Now
 	}

@@ -114,7 +114,7 @@ func TestAccProvisioningConnection_devicesMerge(t *testing.T) {
 					// Planned normalised, as PingID stores them.
 					planUser("adoe", withDevices(pADoe.entry(true, stNotActive, reconcile.SourceInScope), map[reconcile.Slot]string{
 						reconcile.SlotEmail1: pADoe.mail, reconcile.SlotSMS1: "+15550103040", reconcile.SlotVoice1: "+12025550123,2992"}, nil)),
-					planUser("cdisabled", withDevices(pCDisabled.entry(false, stNotActive, reconcile.SourceDisabled), nil, nil)),
+					planUser("cdisabled", withDevices(pCDisabled.entry(false, stSuspended, reconcile.SourceDisabled), nil, nil)),
 				),
 				// The harness's next plan is empty: "+1 (555) 010-2030" is PingID's "+15550102030".
 				ConfigStateChecks: []statecheck.StateCheck{inEmulator(

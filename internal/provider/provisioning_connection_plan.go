@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
@@ -49,7 +48,16 @@ func (r *ProvisioningConnectionResource) ModifyPlan(ctx context.Context, req res
 	if !ok {
 		return
 	}
-	snap, ok := r.planSnapshot(ctx, plan.Name.ValueString(), plan.spec(), prior, req.Private, &resp.Diagnostics)
+	var stored privateGetter = req.Private
+	if req.State.Raw.IsNull() {
+		// A create. When it is the create half of a replacement, Terraform hands it the
+		// private state of the instance being replaced: that snapshot describes the old
+		// instance's users (its managed users are not among the snapshot's existing PingID
+		// users), so planning from it would plan adduser for users who exist, and apply, which
+		// plans the create again from a fresh read, would fail with an inconsistent final plan.
+		stored = noPrivateState{}
+	}
+	snap, ok := r.planSnapshot(ctx, plan.Name.ValueString(), plan.spec(), prior, stored, &resp.Diagnostics)
 	if !ok {
 		return
 	}
@@ -83,7 +91,11 @@ func (r *ProvisioningConnectionResource) ModifyPlan(ctx context.Context, req res
 		return
 	}
 	resp.Diagnostics.Append(setDeviceBaseline(ctx, resp.Private, baseline)...)
-	reportPlan(ctx, plan.Name.ValueString(), &res, &resp.Diagnostics)
+	auditActions(ctx, plan.Name.ValueString(), res.Actions)
+	if !r.explains(ctx, req) {
+		return
+	}
+	reportPlan(plan.Name.ValueString(), &res, &resp.Diagnostics)
 	if n := snap.MembersOutsideBase; n > 0 {
 		resp.Diagnostics.AddAttributeWarning(path.Root("source_location").AtName("base_dn"), "Group members outside base_dn",
 			fmt.Sprintf("Connection %q: %d %s of group_dn %q %s outside base_dn %q, so never in scope: %s never provisioned. "+
@@ -140,9 +152,7 @@ func priorUsers(ctx context.Context, req resource.ModifyPlanRequest, diags *diag
 
 // planSnapshot returns the source snapshot the refresh stored for these settings or, when there
 // is none (new connection, import, changed settings), reads the source now.
-func (r *ProvisioningConnectionResource) planSnapshot(ctx context.Context, name string, spec source.Spec, prior map[string]reconcile.Entry, private interface {
-	GetKey(context.Context, string) ([]byte, diag.Diagnostics)
-}, diags *diag.Diagnostics) (*source.Snapshot, bool) {
+func (r *ProvisioningConnectionResource) planSnapshot(ctx context.Context, name string, spec source.Spec, prior map[string]reconcile.Entry, private privateGetter, diags *diag.Diagnostics) (*source.Snapshot, bool) {
 	raw, d := private.GetKey(ctx, privateSnapshotKey)
 	diags.Append(d...)
 	snap, err := decodeSnapshot(raw)
@@ -166,6 +176,16 @@ func (r *ProvisioningConnectionResource) planSnapshot(ctx context.Context, name 
 	return snap, true
 }
 
+// privateGetter reads private state: the request's, or none.
+type privateGetter interface {
+	GetKey(context.Context, string) ([]byte, diag.Diagnostics)
+}
+
+// noPrivateState is a private state with no keys.
+type noPrivateState struct{}
+
+func (noPrivateState) GetKey(context.Context, string) ([]byte, diag.Diagnostics) { return nil, nil }
+
 // setPlannedUsers stores the planned users map and, in the planned private state, the link set
 // and the plan kind apply needs.
 func setPlannedUsers(ctx context.Context, res *reconcile.Result, resp *resource.ModifyPlanResponse) bool {
@@ -175,28 +195,6 @@ func setPlannedUsers(ctx context.Context, res *reconcile.Result, resp *resource.
 	resp.Diagnostics.Append(setLinkSet(ctx, resp.Private, res.LinkSet)...)
 	resp.Diagnostics.Append(resp.Private.SetKey(ctx, privatePlanKindKey, []byte(`"`+planKindApply+`"`))...)
 	return !resp.Diagnostics.HasError()
-}
-
-// reportPlan writes the audit lines and the plan's summary and skipped-administrator warnings.
-func reportPlan(ctx context.Context, connection string, res *reconcile.Result, diags *diag.Diagnostics) {
-	auditActions(ctx, connection, res.Actions)
-	if n := countChanges(res.Actions); n > 0 {
-		diags.AddWarning("PingID provisioning summary",
-			fmt.Sprintf("Connection %q: %s.", connection, res.SummaryLine()))
-	}
-	if n := len(res.Summary.LeftSuspended); n > 0 {
-		diags.AddWarning("PingID users suspended outside Terraform",
-			fmt.Sprintf("Connection %q: %d %s suspended in PingID; left suspended: %s. This connection did not suspend %s (a PingID administrator did, "+
-				"e.g. for a lost phone or a suspicious login), so it does not undo the suspension. To let %s back in, re-activate %s in PingID, "+
-				"or set reactivate_suspended_users = true to restore what the directory says.",
-				connection, n, pluralize(n, "user is", "users are"), strings.Join(limitList(res.Summary.LeftSuspended), ", "),
-				pluralize(n, "this user", "them"), pluralize(n, "the user", "them"), pluralize(n, "the user", "them")))
-	}
-	if len(res.Summary.SkippedAdmins) > 0 {
-		diags.AddWarning("PingID administrators left alone",
-			fmt.Sprintf("Connection %q never edits, suspends or deletes users with the PingID ADMIN role: %s.",
-				connection, strings.Join(limitList(res.Summary.SkippedAdmins), ", ")))
-	}
 }
 
 // onlyUsersUnknown reports whether the only unknown value is the computed users map, which is
@@ -228,7 +226,18 @@ func (r *ProvisioningConnectionResource) planDestroy(ctx context.Context, req re
 	resp.Diagnostics.Append(resp.Private.SetKey(ctx, privatePlanKindKey, []byte(`"`+planKindDestroy+`"`))...)
 	var state connectionModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() || state.OnDestroy.ValueString() != onDestroyDeprovision {
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if state.OnDestroy.ValueString() != onDestroyDeprovision {
+		if n := len(state.Users.Elements()); n > 0 {
+			// The plan lists every user as removed from `users`: say that this is only Terraform
+			// letting go of them.
+			resp.Diagnostics.AddWarning("PingID users retained",
+				fmt.Sprintf("Destroying connection %q with on_destroy = \"retain\": its %d %s %s in PingID untouched (not disabled or deleted); "+
+					"they only leave this connection's state. To deprovision them instead, set on_destroy = \"deprovision\" and apply before destroying.",
+					state.Name.ValueString(), n, pluralize(n, "user", "users"), pluralize(n, "stays", "stay")))
+		}
 		return
 	}
 	prior, ok := stateUsers(state.Users, &resp.Diagnostics)

@@ -135,8 +135,10 @@ func getLinkSet(ctx context.Context, private interface {
 }
 
 // linkCandidates marks new users the plan found in PingID: their planned status is PingID's,
-// while a user to be created is planned as NOT_ACTIVE. The executor falls back either way
-// (add on "not found", link on "already exists"), so this only saves calls.
+// while a user to be created is planned as NOT_ACTIVE. A user created disabled is planned
+// SUSPENDED, like a linked user who is (or is about to be) suspended, and is tried as a link
+// first. The executor falls back either way (add on "not found", link on "already exists"), so
+// this only saves calls.
 func linkCandidates(prior, planned map[string]reconcile.Entry) map[string]bool {
 	links := map[string]bool{}
 	for name, e := range planned {

@@ -237,8 +237,8 @@ func (r *ProvisioningConnectionResource) Schema(_ context.Context, _ resource.Sc
 				Computed:    true,
 				ElementType: types.StringType,
 				MarkdownDescription: "Managed users keyed by PingID username. Each value is one canonical JSON object (sorted keys): " +
-					"`dn`, `email`, `first_name`, `last_name`, `enabled` (false = disabled: by this connection, or, when `source_state` is `in_scope` " +
-					"and `status` is `SUSPENDED`, by someone in PingID), `status` (PingID status) and " +
+					"`dn`, `email` (absent when the user has none), `first_name`, `last_name`, `enabled` (false = disabled: by this connection, or, when `source_state` is `in_scope` " +
+					"and `status` is `SUSPENDED`, by someone in PingID), `status` (PingID status: what the last read returned, and `SUSPENDED` for a planned suspension) and " +
 					"`source_state` (`in_scope`, `disabled`, `out_of_scope` or `deleted`); with `manage_devices` other than `none` also " +
 					"`devices`, an object from slot to value (`{\"mfa_sms_1\":\"+15550102030\"}`, the devices PingID has under the " +
 					"managed nicknames), and with `overwrite` `other_devices`, the sorted list of the user's other devices " +
@@ -428,9 +428,11 @@ func (r *ProvisioningConnectionResource) apply(ctx context.Context, prior map[st
 		done[k] = v
 	}
 	var failures []string
+	var outcome reconcile.Outcome
 	partlyDone := 0
 	for _, res := range results {
 		auditResult(ctx, plan.Name.ValueString(), res)
+		outcome.Record(res.Action.Kind, res.Err != nil)
 		if res.Err != nil {
 			failures = append(failures, fmt.Sprintf("%s (%s): %s", res.Action.Username, res.Action.Kind, res.Err))
 			if res.Done != nil {
@@ -459,9 +461,10 @@ func (r *ProvisioningConnectionResource) apply(ctx context.Context, prior map[st
 	if partlyDone > 0 {
 		partly = fmt.Sprintf(" and what was done of %d that failed part-way (a user created or updated, and every device that did pair)", partlyDone)
 	}
+	// The plan's summary counted what was to be done; this is what was done and what was not.
 	diags.AddError("Some PingID user changes failed",
-		fmt.Sprintf("%d of %d user changes failed; the state records the %d that succeeded%s, so the next plan shows only what is left.\n\n%s",
-			len(failures), len(actions), len(actions)-len(failures), partly, strings.Join(limitList(failures), "\n")))
+		fmt.Sprintf("Connection %q: %s.\n\n%d of %d user changes failed; the state records the %d that succeeded%s, so the next plan shows only what is left.\n\n%s",
+			plan.Name.ValueString(), outcome, len(failures), len(actions), len(actions)-len(failures), partly, strings.Join(limitList(failures), "\n")))
 	return true, written
 }
 
@@ -483,6 +486,7 @@ func (r *ProvisioningConnectionResource) Read(ctx context.Context, req resource.
 	if state.ID.IsNull() {
 		state.ID = state.Name
 	}
+	r.data.refreshes.record(state.Name.ValueString())
 	if state.rolling() && state.hasSource() && r.data.datastore != nil {
 		r.readRolling(ctx, &state, prior, req, resp)
 		return

@@ -145,7 +145,7 @@ func initialUsers() map[string]reconcile.Entry {
 		"jsmith":    pJSmith.entry(true, stNotActive, reconcile.SourceInScope),
 		"adoe":      pADoe.entry(true, stNotActive, reconcile.SourceInScope),
 		"bwayne":    pBWayne.entry(true, stNotActive, reconcile.SourceInScope),
-		"cdisabled": pCDisabled.entry(false, stNotActive, reconcile.SourceDisabled),
+		"cdisabled": pCDisabled.entry(false, stSuspended, reconcile.SourceDisabled),
 	}
 }
 
@@ -173,11 +173,9 @@ func TestAccProvisioningConnection_existingUsersLinked(t *testing.T) {
 			linked[name] = e
 		}
 	}
-	refreshed := map[string]reconcile.Entry{}
-	for name, e := range linked {
-		refreshed[name] = e
-	}
-	refreshed["cdisabled"] = pCDisabled.entry(false, stSuspended, reconcile.SourceDisabled)
+	// The refresh finds what apply recorded: cdisabled, created disabled, was planned SUSPENDED
+	// (issue 16: a disable's status is what PingID then reports, not the stale NOT_ACTIVE).
+	refreshed := linked
 
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
@@ -262,7 +260,7 @@ func TestAccProvisioningConnection_provisioning(t *testing.T) {
 				ConfigPlanChecks: update(
 					expectUsersChanged("dnew", "edis"),
 					planUser("dnew", pDNew.entry(true, stNotActive, reconcile.SourceInScope)),
-					planUser("edis", pEDis.entry(false, stNotActive, reconcile.SourceDisabled)),
+					planUser("edis", pEDis.entry(false, stSuspended, reconcile.SourceDisabled)),
 				),
 				Check: checks(
 					env.wantProfile("dnew", pDNew.mail, "Dan", "New", stNotActive, 0),
@@ -351,7 +349,7 @@ func TestAccProvisioningConnection_filter(t *testing.T) {
 				ConfigPlanChecks: update(
 					expectUsersChanged("adoe", "outsider"),
 					planUser("adoe", pADoe.entry(true, stNotActive, reconcile.SourceInScope)),
-					planUser("outsider", pOutsider.entry(false, stNotActive, reconcile.SourceOutOfScope)),
+					planUser("outsider", pOutsider.entry(false, stSuspended, reconcile.SourceOutOfScope)),
 				),
 				Check: checks(
 					env.wantProfile("adoe", pADoe.mail, "Ann", "Doe", stNotActive, 0),
@@ -485,9 +483,9 @@ func TestAccProvisioningConnection_deprovisioning(t *testing.T) {
 				Config: connectionConfig(""),
 				ConfigPlanChecks: update(
 					expectUsersChanged("jsmith", "bwayne", "adoe"),
-					planUser("jsmith", state(jsmith, false, stActive, reconcile.SourceOutOfScope)),
-					planUser("bwayne", state(bwayne, false, stNotActive, reconcile.SourceDeleted)),
-					planUser("adoe", state(adoe, false, stNotActive, reconcile.SourceDisabled)),
+					planUser("jsmith", state(jsmith, false, stSuspended, reconcile.SourceOutOfScope)),
+					planUser("bwayne", state(bwayne, false, stSuspended, reconcile.SourceDeleted)),
+					planUser("adoe", state(adoe, false, stSuspended, reconcile.SourceDisabled)),
 				),
 				Check: checks(
 					env.wantProfile("jsmith", pJSmith.mail, "John", "Smith", stSuspended, 1),
@@ -510,8 +508,9 @@ func TestAccProvisioningConnection_deprovisioning(t *testing.T) {
 				Check: checks(env.wantStatus("jsmith", stSuspended), env.wantWrites(nil)),
 			},
 			{
-				// Everyone comes back: re-enabled (status is observed, so it is planned as
-				// PingID reports it now; the next refresh records the new one).
+				// Everyone comes back: re-enabled (PingID decides between ACTIVE and
+				// PENDING_ACTIVATION, so the status stays what the last read returned; the next
+				// refresh records the new one). The disables above were planned SUSPENDED.
 				PreConfig: env.pre(t, enableLDIF(pADoe.dn()), pBWayne.ldif()),
 				Config:    connectionConfig(""),
 				ConfigPlanChecks: update(
@@ -584,8 +583,8 @@ func TestAccProvisioningConnection_maxDeprovisions(t *testing.T) {
 				Config: env.connectionConfig("max_deprovisions = -1\nmax_deprovisions_percent = -1"),
 				ConfigPlanChecks: update(
 					expectUsersChanged("adoe", "jsmith"),
-					planUser("adoe", pADoe.entry(false, stNotActive, reconcile.SourceOutOfScope)),
-					planUser("jsmith", pJSmith.entry(false, stNotActive, reconcile.SourceOutOfScope)),
+					planUser("adoe", pADoe.entry(false, stSuspended, reconcile.SourceOutOfScope)),
+					planUser("jsmith", pJSmith.entry(false, stSuspended, reconcile.SourceOutOfScope)),
 				),
 				Check: checks(env.wantStatus("adoe", stSuspended), env.wantStatus("jsmith", stSuspended)),
 			},
@@ -662,7 +661,7 @@ func TestAccProvisioningConnection_drift(t *testing.T) {
 				Config: cfg,
 				ConfigPlanChecks: update(
 					expectUsersChanged("jsmith"),
-					planUser("jsmith", pJSmith.entry(false, stActive, reconcile.SourceOutOfScope)),
+					planUser("jsmith", pJSmith.entry(false, stSuspended, reconcile.SourceOutOfScope)),
 				),
 				Check: checks(env.wantStatus("jsmith", stSuspended), env.wantWrites(map[string]int64{"suspenduser": 1})),
 			},
@@ -707,8 +706,11 @@ func TestAccProvisioningConnection_partialFailure(t *testing.T) {
 					env.PingID.SetFault("edituser", emulator.Fault{Rate500: 1, Count: 1})
 					env.PingID.SetFault("adduser", emulator.Fault{Rate500: 1, Count: 1})
 				},
-				Config:      cfg,
-				ExpectError: regexp.MustCompile(`(?s)2 of 4 user changes failed.*adoe\s+\(update\).*dnew\s+\(create\)`),
+				Config: cfg,
+				// What was done and what failed, by kind (issue 16): the plan's summary counted
+				// all four as to be done.
+				ExpectError: regexp.MustCompile(`(?s)done:\s+2\s+updated;\s+failed:\s+1\s+create,\s+1\s+update\..*` +
+					`2 of 4 user changes failed.*adoe\s+\(update\).*dnew\s+\(create\)`),
 			},
 			{
 				PreConfig: func() {
@@ -1048,6 +1050,55 @@ func TestAccProvisioningConnection_appliesTheReviewedPlan(t *testing.T) {
 					env.wantStatus("adoe", stNotActive),
 					env.wantProfile("jsmith", "later@example.com", "John", "Smith", stNotActive, 0),
 					env.wantWrites(map[string]int64{"adduser": 1, "edituser": 1}),
+				),
+			},
+		},
+	})
+}
+
+// TestAccProvisioningConnection_replaceRetainsUsers: changing `name` replaces the connection,
+// and the destroy half of that replacement never applies on_destroy = "deprovision": the new
+// connection takes the same users over, so suspending them first would lock everyone out for
+// the length of the apply (and lose their devices with remove_user_action = "delete").
+func TestAccProvisioningConnection_replaceRetainsUsers(t *testing.T) {
+	t.Parallel()
+	env := newAccEnv(t)
+	env.seed(t, activeJSmith())
+	cfg := env.connectionConfig("on_destroy = \"deprovision\"\nmax_deprovisions = -1\nmax_deprovisions_percent = -1")
+	renamed := strings.Replace(cfg, `name = "corp"`, `name = "corp-renamed"`, 1)
+	if renamed == cfg {
+		t.Fatal("the connection configuration no longer sets name = \"corp\"")
+	}
+	var before []string // "name(STATUS)" of every PingID user
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				Config: cfg,
+				Check: checks(func() error {
+					before = env.usernames()
+					return nil
+				}),
+			},
+			{
+				PreConfig: env.pre(t),
+				Config:    renamed,
+				ConfigPlanChecks: preApply(
+					plancheck.ExpectResourceAction(connAddr, plancheck.ResourceActionDestroyBeforeCreate),
+				),
+				Check: checks(
+					// Nothing suspended, deleted or re-activated. The new connection links
+					// every user; the two NOT_ACTIVE ones cost a refused adduser each (Create
+					// gets no planned private state, so a NOT_ACTIVE planned user looks new,
+					// see linkCandidates) and are then linked, not duplicated.
+					env.wantWrites(map[string]int64{"adduser": 2}),
+					func() error {
+						if after := env.usernames(); !slices.Equal(before, after) {
+							return fmt.Errorf("statuses changed by the replacement: before %v, after %v", before, after)
+						}
+						return nil
+					},
+					env.wantStatus("jsmith", stActive),
 				),
 			},
 		},

@@ -98,7 +98,7 @@ func TestAccProvisioningConnection_suspendedOutsideTerraform(t *testing.T) {
 					}
 				},
 				Config:           cfg,
-				ConfigPlanChecks: update(expectUsersChanged("jsmith"), planUser("jsmith", pJSmith.entry(false, stActive, reconcile.SourceOutOfScope))),
+				ConfigPlanChecks: update(expectUsersChanged("jsmith"), planUser("jsmith", pJSmith.entry(false, stSuspended, reconcile.SourceOutOfScope))),
 				Check:            checks(env.wantStatus("jsmith", stSuspended), env.wantWrites(map[string]int64{"suspenduser": 1})),
 			},
 			{
@@ -176,7 +176,7 @@ func TestAccProvisioningConnection_maxDeprovisionsPercent(t *testing.T) {
 				Config:    env.connectionConfig("max_deprovisions_percent = 25"),
 				ConfigPlanChecks: update(
 					expectUsersChanged("user00", "user01", "user02"),
-					planUser("user00", people[0].entry(false, stNotActive, reconcile.SourceOutOfScope)),
+					planUser("user00", people[0].entry(false, stSuspended, reconcile.SourceOutOfScope)),
 				),
 				Check: checks(env.wantStatus("user00", stSuspended), env.wantStatus("user01", stSuspended), env.wantStatus("user02", stSuspended)),
 			},

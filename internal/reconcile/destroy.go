@@ -18,6 +18,7 @@ func DestroyActions(prior map[string]Entry, admins map[string]bool, action Remov
 		} else if e.Enabled {
 			planned := e
 			planned.Enabled = false
+			planned.Status = StatusSuspended
 			actions = append(actions, Action{Username: name, Kind: KindDisable, Reason: "connection destroyed", Prior: &e, Planned: &planned})
 		}
 	}

@@ -275,8 +275,8 @@ func TestPlanDevices(t *testing.T) {
 			},
 			inScope: []DirectoryUser{dirJSmith(dirDisabled, dirDevices(map[Slot]string{SlotSMS1: evaSMS2}))},
 			wantPlanned: map[string]Entry{
-				"jsmith": jsmith(withDevices(smsOnly), withOthers("iPhone: x"), disabledEntry(SourceDisabled)),
-				"gone":   jsmith(withDevices(smsOnly), withOthers("iPhone: y"), disabledEntry(SourceDeleted)),
+				"jsmith": jsmith(withDevices(smsOnly), withOthers("iPhone: x"), disabledEntry(SourceDisabled), entryStatus(StatusSuspended)),
+				"gone":   jsmith(withDevices(smsOnly), withOthers("iPhone: y"), disabledEntry(SourceDeleted), entryStatus(StatusSuspended)),
 			},
 			wantActions: []string{"gone disable", "jsmith disable"},
 		},
@@ -310,7 +310,7 @@ func TestPlanDevices(t *testing.T) {
 			name:        "a disabled user is created without devices",
 			options:     manageDevices(DevicesMerge, SlotSMS1),
 			inScope:     []DirectoryUser{dirJSmith(dirDisabled, dirDevices(smsOnly))},
-			wantPlanned: map[string]Entry{"jsmith": withCreated(withDevices(nil), func(e *Entry) { e.Enabled = false; e.SourceState = SourceDisabled })},
+			wantPlanned: map[string]Entry{"jsmith": withCreated(withDevices(nil), func(e *Entry) { e.Enabled = false; e.SourceState = SourceDisabled; e.Status = StatusSuspended })},
 			wantActions: []string{"jsmith create"},
 		},
 		{

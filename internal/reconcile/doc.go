@@ -57,15 +57,17 @@
 //     the managed users (prior users plus links; see AllowedDeprovisions). Exceeding either
 //     returns the full Result and a *ThresholdError naming the brake.
 //
-// Status rule: `status` is an observation, never a prediction. Planned copies it from the
-// refreshed entry (or from the existing PingID user being linked); a new user gets NOT_ACTIVE,
-// which is what adduser with activateUser=false yields. Suspending or activating does not change
-// the planned status: `enabled` carries the decision, and the next refresh (Read) stores the
-// real status, which Terraform reports as a change outside Terraform, never as a planned change.
-// Why: apply must store exactly the planned value, and any predicted status would be wrong in
-// documented cases (a NOT_ACTIVE user cannot be suspended, error 10561; ActivateUser returns a
-// user to ACTIVE or PENDING_ACTIVATION depending on its devices). Diff therefore classifies a
-// status-only difference as state_only, never as an API call.
+// Status rule: `status` is what PingID reports, never a guess. Planned copies it from the
+// refreshed entry (or from the existing PingID user being linked), except where the outcome is
+// certain: a new user gets NOT_ACTIVE (what adduser with activateUser=false yields), and every
+// disable (a managed user disabled, a disabled directory user created or a link that suspends)
+// gets SUSPENDED, because the executor always ends a disable with suspenduser (a NOT_ACTIVE
+// user, whom PingID refuses to suspend with error 10561, is activated first). So the refresh
+// after apply finds what the state records, also with rolling drift detection, which does not
+// re-read every user. Re-activating keeps the last read status: activateuser returns a user to
+// ACTIVE or PENDING_ACTIVATION depending on its devices, which the plan cannot know, and apply
+// must store exactly the planned value; the next refresh records the real one. Diff therefore
+// classifies a status-only difference as state_only, never as an API call.
 //
 // Provider flow: Read (through internal/source, the gather step) applies Refreshed to each prior entry (users deleted in PingID are
 // dropped); ModifyPlan decodes the state with ParseUsers, asks ScopeDelta which users to look

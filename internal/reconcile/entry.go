@@ -39,7 +39,9 @@ const (
 // Entry is one value of the `users` map: what PingID holds (or will hold) for a managed user
 // and where the directory stands on it.
 type Entry struct {
-	DN          string
+	DN string
+	// Email is "" when the user has none: JSON then leaves the key out, so a directory entry
+	// without mail is never planned as `email = ""`.
 	Email       string
 	FirstName   string
 	LastName    string
@@ -51,6 +53,11 @@ type Entry struct {
 	// what earlier versions wrote.
 	Devices      Devices
 	OtherDevices OtherDevices
+
+	// legacyEmptyEmail marks an entry read from state that spells "no email" as "email":""
+	// (versions before issue 16): it keeps that spelling, so an upgrade rewrites no user's value,
+	// while users planned since get no email key.
+	legacyEmptyEmail bool
 }
 
 // FoldUsername is the case-insensitive matching key for usernames. Callers build the keys of
@@ -71,8 +78,10 @@ func (e Entry) JSON() string {
 		b.WriteString(`{"dn":`)
 	}
 	writeJSONString(&b, e.DN)
-	b.WriteString(`,"email":`)
-	writeJSONString(&b, e.Email)
+	if e.Email != "" || e.legacyEmptyEmail {
+		b.WriteString(`,"email":`)
+		writeJSONString(&b, e.Email)
+	}
 	if e.Enabled {
 		b.WriteString(`,"enabled":true,"first_name":`)
 	} else {
@@ -167,7 +176,9 @@ type entryJSON struct {
 
 // ParseEntry decodes one `users` value. It is strict, because a silently misread entry would
 // drive wrong actions: every key must be present with its JSON type (devices and other_devices
-// are optional: they are present only where devices are managed), no other key is allowed,
+// are optional: they are present only where devices are managed; email is absent when the user
+// has none, and the "email":"" of earlier versions reads as no email too, written back as it
+// was), no other key is allowed,
 // nothing may follow the object, and source_state must be one of the four states. Whitespace
 // and key order are free (key names match case-insensitively, as encoding/json does).
 func ParseEntry(s string) (Entry, error) {
@@ -195,9 +206,11 @@ func parseCanonical(s string) (Entry, bool) {
 	if e.DN, rest, ok = cutPlainString(rest, ok); !ok {
 		return Entry{}, false
 	}
-	rest, ok = strings.CutPrefix(rest, `,"email":"`)
-	if e.Email, rest, ok = cutPlainString(rest, ok); !ok {
-		return Entry{}, false
+	if email, found := strings.CutPrefix(rest, `,"email":"`); found {
+		if e.Email, rest, ok = cutPlainString(email, true); !ok {
+			return Entry{}, false
+		}
+		e.legacyEmptyEmail = e.Email == ""
 	}
 	if rest, ok = strings.CutPrefix(rest, `,"enabled":true,"first_name":"`); ok {
 		e.Enabled = true
@@ -322,7 +335,7 @@ func parseEntryJSON(s string) (Entry, error) {
 		name    string
 		present bool
 	}{
-		{"dn", raw.DN != nil}, {"email", raw.Email != nil}, {"enabled", raw.Enabled != nil},
+		{"dn", raw.DN != nil}, {"enabled", raw.Enabled != nil},
 		{"first_name", raw.FirstName != nil}, {"last_name", raw.LastName != nil},
 		{"source_state", raw.SourceState != nil}, {"status", raw.Status != nil},
 	} {
@@ -339,12 +352,15 @@ func parseEntryJSON(s string) (Entry, error) {
 	}
 	e := Entry{
 		DN:          *raw.DN,
-		Email:       *raw.Email,
 		FirstName:   *raw.FirstName,
 		LastName:    *raw.LastName,
 		Enabled:     *raw.Enabled,
 		Status:      *raw.Status,
 		SourceState: state,
+	}
+	if raw.Email != nil {
+		e.Email = *raw.Email
+		e.legacyEmptyEmail = e.Email == ""
 	}
 	if raw.Devices != nil {
 		var m map[string]string

@@ -168,6 +168,7 @@ func TestPlanNewUsers(t *testing.T) {
 	createdDisabled := created
 	createdDisabled.Enabled = false
 	createdDisabled.SourceState = SourceDisabled
+	createdDisabled.Status = StatusSuspended // added, then suspended: what PingID then reports
 	createdNoMail := created
 	createdNoMail.Email = ""
 	runPlanCases(t, []planCase{{
@@ -300,7 +301,7 @@ func TestPlanLinksExistingUsers(t *testing.T) {
 		name:        "a disabled directory user is linked and suspended",
 		inScope:     []DirectoryUser{dirJSmith(dirDisabled)},
 		existing:    []PingIDUser{pingJSmith()},
-		wantPlanned: map[string]Entry{"jsmith": with(linked, disabledEntry(SourceDisabled))},
+		wantPlanned: map[string]Entry{"jsmith": with(with(linked, disabledEntry(SourceDisabled)), entryStatus(StatusSuspended))},
 		wantActions: []string{"jsmith link"},
 		wantReasons: map[string]string{"jsmith": "existing PingID user linked; disabled in directory, suspended; email, first_name changed"},
 	}, {
@@ -469,15 +470,16 @@ func TestPlanDeprovisioning(t *testing.T) {
 		name:        "disabled in the directory: disable",
 		prior:       map[string]Entry{"jsmith": jsmith()},
 		inScope:     []DirectoryUser{dirJSmith(dirDisabled)},
-		wantPlanned: map[string]Entry{"jsmith": jsmith(disabledEntry(SourceDisabled))},
+		wantPlanned: map[string]Entry{"jsmith": jsmith(disabledEntry(SourceDisabled), entryStatus(StatusSuspended))},
 		wantActions: []string{"jsmith disable"},
 		wantReasons: map[string]string{"jsmith": "disabled in directory"},
-		wantChanges: map[string][]FieldChange{"jsmith": {{"enabled", "true", "false"}, {"source_state", "in_scope", "disabled"}}},
+		// status is planned as PingID will report it, so the refresh after apply is no change.
+		wantChanges: map[string][]FieldChange{"jsmith": {{"enabled", "true", "false"}, {"source_state", "in_scope", "disabled"}, {"status", "ACTIVE", "SUSPENDED"}}},
 	}, {
 		name:        "disabled in the directory with an attribute change: disable carrying the update",
 		prior:       map[string]Entry{"jsmith": jsmith()},
 		inScope:     []DirectoryUser{dirJSmith(dirDisabled, dirMail("new@example.com"))},
-		wantPlanned: map[string]Entry{"jsmith": jsmith(disabledEntry(SourceDisabled), entryMail("new@example.com"))},
+		wantPlanned: map[string]Entry{"jsmith": jsmith(disabledEntry(SourceDisabled), entryMail("new@example.com"), entryStatus(StatusSuspended))},
 		wantActions: []string{"jsmith disable"},
 		wantReasons: map[string]string{"jsmith": "disabled in directory; email changed"},
 	}, {
@@ -510,13 +512,13 @@ func TestPlanDeprovisioning(t *testing.T) {
 		name:        "left the group: disable, DN from the directory",
 		prior:       map[string]Entry{"jsmith": jsmith()},
 		outOfScope:  []DirectoryUser{dirJSmith(func(d *DirectoryUser) { d.DN = dnJMoved; d.Email = strp("ignored@example.com") })},
-		wantPlanned: map[string]Entry{"jsmith": jsmith(disabledEntry(SourceOutOfScope), entryMoved())},
+		wantPlanned: map[string]Entry{"jsmith": jsmith(disabledEntry(SourceOutOfScope), entryMoved(), entryStatus(StatusSuspended))},
 		wantActions: []string{"jsmith disable"},
 		wantReasons: map[string]string{"jsmith": "left group/filter"},
 	}, {
 		name:        "deleted from the directory: disable, DN kept",
 		prior:       map[string]Entry{"jsmith": jsmith()},
-		wantPlanned: map[string]Entry{"jsmith": jsmith(disabledEntry(SourceDeleted))},
+		wantPlanned: map[string]Entry{"jsmith": jsmith(disabledEntry(SourceDeleted), entryStatus(StatusSuspended))},
 		wantActions: []string{"jsmith disable"},
 		wantReasons: map[string]string{"jsmith": "deleted from directory"},
 	}, {
@@ -549,7 +551,7 @@ func TestPlanDeprovisioning(t *testing.T) {
 		name:        "drift: re-activated in PingID while out of scope is disabled again",
 		prior:       map[string]Entry{"jsmith": jsmith(inState(SourceOutOfScope))},
 		outOfScope:  []DirectoryUser{dirJSmith()},
-		wantPlanned: map[string]Entry{"jsmith": jsmith(disabledEntry(SourceOutOfScope))},
+		wantPlanned: map[string]Entry{"jsmith": jsmith(disabledEntry(SourceOutOfScope), entryStatus(StatusSuspended))},
 		wantActions: []string{"jsmith disable"},
 		wantReasons: map[string]string{"jsmith": "left group/filter, still enabled in PingID"},
 	}})
