@@ -54,6 +54,11 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	var c config
 	fs := flag.NewFlagSet("pingid-emulator", flag.ContinueOnError)
 	fs.SetOutput(out)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "Usage: pingid-emulator [flags]\n\n"+
+			"Serves the PingID API emulator on loopback and writes a pingid.properties pointing at it.\n\nFlags:")
+		fs.PrintDefaults()
+	}
 	fs.StringVar(&c.listen, "listen", "127.0.0.1:0", "address to listen on (port 0 = any free port)")
 	fs.StringVar(&c.propertiesOut, "properties-out", "", "write a pingid.properties (idp_url = this emulator) to `FILE`")
 	fs.StringVar(&c.statePath, "state", "", "persist the tenant (credentials and users) in JSON `FILE` and reuse it on restart")
@@ -81,6 +86,9 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 // run starts the emulator and serves until ctx is cancelled, then shuts down gracefully.
 func run(ctx context.Context, args []string, stdout io.Writer) error {
 	cfg, err := parseFlags(args, stdout)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil // -h asked for the usage, which parseFlags printed: exit 0 like any CLI
+	}
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -268,5 +269,64 @@ func TestRunRejectsBadInvocations(t *testing.T) {
 		if err := run(context.Background(), args, io.Discard); err == nil {
 			t.Errorf("%s: run succeeded", name)
 		}
+	}
+}
+
+// TestMain lets a test run the real main() in a child process (the test binary re-executed with
+// emulatorMainEnv set), so exit codes are checked as a shell sees them.
+func TestMain(m *testing.M) {
+	if os.Getenv(emulatorMainEnv) == "1" {
+		os.Args = append([]string{"pingid-emulator"}, strings.Fields(os.Getenv(emulatorArgsEnv))...)
+		main()
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+const (
+	emulatorMainEnv = "PINGID_EMULATOR_TEST_RUN_MAIN"
+	emulatorArgsEnv = "PINGID_EMULATOR_TEST_ARGS"
+)
+
+// runMain runs main() with args in a child process and returns its exit code and output.
+func runMain(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), emulatorMainEnv+"=1", emulatorArgsEnv+"="+strings.Join(args, " "))
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	var exitErr *exec.ExitError
+	switch {
+	case err == nil:
+		return 0, stdout.String(), stderr.String()
+	case errors.As(err, &exitErr):
+		return exitErr.ExitCode(), stdout.String(), stderr.String()
+	}
+	t.Fatalf("run %v: %v", args, err)
+	return 0, "", ""
+}
+
+func TestHelpExitsZeroWithUsage(t *testing.T) {
+	for _, flagName := range []string{"-h", "-help", "--help"} {
+		code, stdout, stderr := runMain(t, flagName)
+		if code != 0 {
+			t.Errorf("%s: exit code %d, want 0 (stderr %q)", flagName, code, stderr)
+		}
+		for _, want := range []string{"Usage: pingid-emulator", "-properties-out", "-state", "-listen"} {
+			if !strings.Contains(stdout, want) {
+				t.Errorf("%s: usage on stdout lacks %q:\n%s", flagName, want, stdout)
+			}
+		}
+		if strings.Contains(stdout+stderr, "help requested") {
+			t.Errorf("%s: reported as an error: %s%s", flagName, stdout, stderr)
+		}
+	}
+	// A wrong flag is still an error, with the usage to put it right.
+	code, stdout, stderr := runMain(t, "-frobnicate")
+	if code != 1 || !strings.Contains(stderr, "frobnicate") || !strings.Contains(stdout, "Usage: pingid-emulator") {
+		t.Errorf("-frobnicate: exit %d, stdout %q, stderr %q; want exit 1 naming the flag, with the usage", code, stdout, stderr)
 	}
 }

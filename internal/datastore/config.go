@@ -129,7 +129,8 @@ func (c Config) Validate() error {
 	if c.BindDN != "" && c.BindPassword == "" {
 		// RFC 4513 5.1.2: a DN with an empty password is an "unauthenticated"
 		// bind that many servers accept as anonymous, hiding a missing secret.
-		return &ConfigError{Field: "bind_password", Reason: "bind_dn is set but bind_password is empty"}
+		return &ConfigError{Field: "bind_password", Reason: "bind_dn is set but bind_password is empty " +
+			"(a bind without a password would be anonymous): set it, or remove bind_dn to bind anonymously"}
 	}
 	if c.BindPassword != "" && scheme == "ldap" && !c.StartTLS && !c.AllowInsecureBind {
 		return &ConfigError{Field: "allow_insecure_bind", Reason: "refusing to send the bind password unencrypted over ldap://; " +

@@ -3,11 +3,15 @@ package datastore
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
+	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/url"
 	"strings"
 	"sync"
+	"syscall"
 
 	"github.com/go-ldap/ldap/v3"
 )
@@ -53,22 +57,31 @@ func Open(ctx context.Context, cfg Config) (*Directory, error) {
 	// Cancellation or the timeout closes the connection, which unblocks a
 	// hanging StartTLS handshake or bind.
 	stop := context.AfterFunc(ctx, func() { _ = conn.Close() })
-	fail := func(op string, err error) (*Directory, error) {
+	// fail closes the connection and reports err with hint, what to check (not after a timeout
+	// or cancellation, which closed the connection itself).
+	fail := func(op string, err error, hint string) (*Directory, error) {
 		stop()
 		_ = conn.Close()
 		if ctx.Err() != nil {
 			err = fmt.Errorf("%w (%w)", ctx.Err(), err)
+		} else {
+			err = withHint(err, hint)
 		}
 		return nil, newError(op, cfg.URL, err)
 	}
 	if cfg.StartTLS {
 		if err := conn.StartTLS(ep.tls); err != nil {
-			return fail(OpTLS, fmt.Errorf("StartTLS: %w", err))
+			return fail(OpTLS, fmt.Errorf("StartTLS: %w", readable(err)), tlsHint(err, ep, cfg.URL))
 		}
 	}
 	if cfg.BindDN != "" {
 		if err := conn.Bind(cfg.BindDN, cfg.BindPassword); err != nil {
-			return fail(OpBind, fmt.Errorf("simple bind as %q: %w", cfg.BindDN, err))
+			err = readable(err)
+			hint := bindHint(err)
+			if hint == "" && !cfg.StartTLS {
+				hint = plainToTLSPortHint(err, ep, cfg.URL)
+			}
+			return fail(OpBind, fmt.Errorf("simple bind as %q: %w", cfg.BindDN, err), hint)
 		}
 	}
 	if !stop() {
@@ -122,9 +135,73 @@ func dial(ctx context.Context, target string, ep endpoint) (net.Conn, error) {
 	tlsConn := tls.Client(raw, ep.tls)
 	if err := tlsConn.HandshakeContext(ctx); err != nil {
 		_ = raw.Close()
+		if ctx.Err() == nil {
+			err = withHint(err, tlsHint(err, ep, target))
+		}
 		return nil, &Error{Op: OpTLS, Target: target, Err: err}
 	}
 	return tlsConn, nil
+}
+
+// tlsHint explains a failed TLS handshake by its likely cause ("" when it cannot tell): a certificate that does not verify, or a port that does not speak TLS
+// at all (the server closes the connection or answers in plain LDAP).
+func tlsHint(err error, ep endpoint, target string) string {
+	var (
+		verifyErr   *tls.CertificateVerificationError
+		unknownCA   x509.UnknownAuthorityError
+		hostnameErr x509.HostnameError
+		invalidErr  x509.CertificateInvalidError
+		recordErr   tls.RecordHeaderError
+	)
+	switch {
+	case errors.As(err, &hostnameErr):
+		return fmt.Sprintf("the server's certificate is not valid for %q: use a host name in url that the certificate names", ep.tls.ServerName)
+	case errors.As(err, &verifyErr), errors.As(err, &unknownCA), errors.As(err, &invalidErr):
+		return "the server's certificate was not accepted: set ca_certificate to the PEM of the CA that issued it, " +
+			"or insecure_skip_verify = true for a test directory only"
+	case !ep.ldaps:
+		return plainToTLSPortHint(err, ep, target)
+	case errors.As(err, &recordErr), connectionDropped(err):
+		return fmt.Sprintf("%s did not answer the TLS handshake: it looks like a plain LDAP port, not LDAPS. "+
+			"Use url = %q with start_tls = true, or the directory's LDAPS port, usually 636", ep.addr, withScheme(target, "ldap"))
+	}
+	return ""
+}
+
+// plainToTLSPortHint explains a connection that an ldap:// URL (plain LDAP, maybe StartTLS)
+// lost on its first request: an LDAPS port drops a client that does not start with TLS.
+func plainToTLSPortHint(err error, ep endpoint, target string) string {
+	// go-ldap reports its reader loop ending (the server closed the connection) as untyped text.
+	lost := connectionDropped(err) || ldap.IsErrorWithCode(err, ldap.ErrorNetwork) ||
+		strings.Contains(err.Error(), "unable to read LDAP response packet")
+	if ep.ldaps || !lost {
+		return ""
+	}
+	return fmt.Sprintf("%s closed the connection on the first LDAP request: if it is an LDAPS port, use url = %q without start_tls",
+		ep.addr, withScheme(target, "ldaps"))
+}
+
+// connectionDropped: the peer closed or reset the connection.
+func connectionDropped(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET)
+}
+
+// withHint appends a hint for the operator to err, in parentheses.
+func withHint(err error, hint string) error {
+	if hint == "" {
+		return err
+	}
+	return fmt.Errorf("%w (%s)", err, hint)
+}
+
+// withScheme is url target with another scheme.
+func withScheme(target, scheme string) string {
+	u, err := url.Parse(target)
+	if err != nil {
+		return target
+	}
+	u.Scheme = scheme
+	return u.String()
 }
 
 func (c Config) tlsConfig(host string) (*tls.Config, error) {
@@ -216,7 +293,7 @@ func (d *Directory) search(ctx context.Context, req *ldap.SearchRequest) (*ldap.
 	err := d.withContext(ctx, func() error {
 		var err error
 		res, err = d.conn.Search(req)
-		return err
+		return readable(err)
 	})
 	return res, err
 }

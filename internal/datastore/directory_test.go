@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -694,6 +695,81 @@ func TestOpen(t *testing.T) {
 			t.Fatalf("err = %v, want ConfigError on allow_insecure_bind", err)
 		}
 	})
+}
+
+// TestOpenErrorsSayWhatToCheck: a failed Open names the likely cause and the setting to change,
+// not only go-ldap's or crypto/tls's words ("EOF", a result code ending in a bare colon).
+func TestOpenErrorsSayWhatToCheck(t *testing.T) {
+	s := fixtureServer(t, slapd.Options{TLS: true})
+	ctx := context.Background()
+	ca := string(s.CACertPEM)
+	ldapsToPlainPort := "ldaps://127.0.0.1:" + fmt.Sprint(s.Port)
+	plainToLDAPSPort := "ldap://127.0.0.1:" + fmt.Sprint(s.TLSPort)
+	// A colon with nothing (or only our hint) after it: go-ldap's text for an empty
+	// diagnostic message.
+	bareColon := regexp.MustCompile(`:\s*(\(|$)`)
+
+	tests := []struct {
+		name string
+		cfg  Config
+		op   string
+		want []string
+	}{
+		{"ldaps to a plain LDAP port", Config{URL: ldapsToPlainPort, CACertificate: ca}, OpTLS,
+			[]string{"did not answer the TLS handshake", "plain LDAP port", `"ldap://127.0.0.1:` + fmt.Sprint(s.Port) + `"`, "start_tls = true", "636"}},
+		{"ldaps to a plain LDAP port with a bind", Config{URL: ldapsToPlainPort, BindDN: s.ReaderDN, BindPassword: s.ReaderPassword, CACertificate: ca}, OpTLS,
+			[]string{"did not answer the TLS handshake", "start_tls = true"}},
+		{"StartTLS to an LDAPS port", Config{URL: plainToLDAPSPort, StartTLS: true, CACertificate: ca, Timeout: 5 * time.Second}, OpTLS,
+			[]string{"closed the connection", `"ldaps://127.0.0.1:` + fmt.Sprint(s.TLSPort) + `"`, "without start_tls"}},
+		{"ldaps without the CA", Config{URL: s.LDAPSURL}, OpTLS, []string{"ca_certificate"}},
+		{"wrong password", Config{URL: s.LDAPSURL, BindDN: s.ReaderDN, BindPassword: "wrong-s3cret", CACertificate: ca}, OpBind,
+			[]string{"Invalid Credentials", "bind_dn", "bind_password", s.ReaderDN}},
+		{"unknown bind DN", Config{URL: s.LDAPSURL, BindDN: "cn=nobody," + suffix, BindPassword: "wrong-s3cret", CACertificate: ca}, OpBind,
+			[]string{"Invalid Credentials", "bind_dn", "bind_password"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d, err := Open(ctx, tt.cfg)
+			if err == nil {
+				_ = d.Close()
+				t.Fatal("Open succeeded")
+			}
+			var le *Error
+			if !errors.As(err, &le) || le.Op != tt.op {
+				t.Fatalf("err = %v, want a %s error", err, tt.op)
+			}
+			msg := err.Error()
+			for _, w := range tt.want {
+				if !strings.Contains(msg, w) {
+					t.Errorf("error %q does not mention %q", msg, w)
+				}
+			}
+			if bareColon.MatchString(msg) {
+				t.Errorf("error %q has a colon with nothing after it", msg)
+			}
+			if strings.Contains(msg, "s3cret") {
+				t.Errorf("error leaks the password: %v", msg)
+			}
+		})
+	}
+}
+
+func TestBindHintReadsActiveDirectoryReasons(t *testing.T) {
+	ad := func(data string) error {
+		return &ldap.Error{ResultCode: ldap.LDAPResultInvalidCredentials,
+			Err: fmt.Errorf("80090308: LdapErr: DSID-0C09044E, comment: AcceptSecurityContext error, data %s, v4563", data)}
+	}
+	for data, want := range map[string]string{"52e": "password does not match", "775": "locked out", "533": "disabled", "532": "expired"} {
+		if got := bindHint(ad(data)); !strings.Contains(got, want) || !strings.Contains(got, "bind_dn") {
+			t.Errorf("data %s: hint %q, want it to say %q", data, got, want)
+		}
+	}
+	if got := bindHint(&ldap.Error{ResultCode: ldap.LDAPResultInsufficientAccessRights, Err: errors.New("")}); got != "" {
+		t.Errorf("hint for result 50 = %q, want none", got)
+	}
+	if got := readable(&ldap.Error{ResultCode: ldap.LDAPResultInvalidCredentials, Err: errors.New("")}).Error(); got != `LDAP result code 49 "Invalid Credentials"` {
+		t.Errorf("readable = %q", got)
+	}
 }
 
 func TestOpenTLSNameMismatch(t *testing.T) {

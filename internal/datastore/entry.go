@@ -197,8 +197,10 @@ func entryEnabled(e *ldap.Entry, directoryType string) (bool, error) {
 	return true, nil
 }
 
-// disabledMarkerAttributes are read for every user of the directory type.
-func disabledMarkerAttributes(directoryType string) []string {
+// DisabledMarkerAttributes are the attributes that mark a disabled account for the directory
+// type, read for every user. openldap and generic read the same ones: a marker that a directory
+// of the default type sets must never be ignored, or a locked account would be provisioned.
+func DisabledMarkerAttributes(directoryType string) []string {
 	if directoryType == DirectoryActiveDirectory {
 		return []string{"userAccountControl"}
 	}

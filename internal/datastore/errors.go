@@ -3,6 +3,7 @@ package datastore
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/go-ldap/ldap/v3"
 )
@@ -61,4 +62,62 @@ func newError(op, target string, err error) *Error {
 		e.Code = le.ResultCode
 	}
 	return e
+}
+
+// resultError shows an LDAP result as `LDAP result code 49 "Invalid Credentials"`, followed by
+// the server's diagnostic message only when it sent one: go-ldap's own text ends in a bare
+// colon otherwise. errors.As still finds the *ldap.Error.
+type resultError struct{ le *ldap.Error }
+
+func (e resultError) Error() string {
+	s := fmt.Sprintf("LDAP result code %d %q", e.le.ResultCode, ldap.LDAPResultCodeMap[e.le.ResultCode])
+	if e.le.Err != nil {
+		if msg := strings.TrimSpace(e.le.Err.Error()); msg != "" {
+			s += ": " + msg
+		}
+	}
+	return s
+}
+
+func (e resultError) Unwrap() error { return e.le }
+
+// readable gives an *ldap.Error straight from go-ldap its resultError form; other errors are
+// returned as they are.
+func readable(err error) error {
+	if le, ok := err.(*ldap.Error); ok { //nolint:errorlint // only go-ldap's unwrapped result, not one wrapped with context
+		return resultError{le: le}
+	}
+	return err
+}
+
+// Active Directory puts the reason of a result 49 in its diagnostic message as "data <hex>"
+// (the Win32 error of the logon attempt).
+var adBindReasons = map[string]string{
+	"525": "the bind_dn does not exist",
+	"52e": "the password does not match the bind_dn",
+	"530": "the account may not log on at this time",
+	"531": "the account may not log on from this host",
+	"532": "the account's password has expired",
+	"533": "the account is disabled",
+	"701": "the account has expired",
+	"773": "the account must change its password",
+	"775": "the account is locked out",
+}
+
+// bindHint says what to check after a failed bind, or "" when the result says nothing more.
+func bindHint(err error) string {
+	if !ldap.IsErrorWithCode(err, ldap.LDAPResultInvalidCredentials) {
+		return ""
+	}
+	var le *ldap.Error
+	if errors.As(err, &le) && le.Err != nil {
+		msg := strings.ToLower(le.Err.Error())
+		for code, reason := range adBindReasons {
+			if strings.Contains(msg, "data "+code+",") || strings.HasSuffix(msg, "data "+code) {
+				return "the directory rejected bind_dn and bind_password: " + reason
+			}
+		}
+	}
+	return "the directory rejected bind_dn and bind_password: check that bind_dn names the service account " +
+		"and that bind_password is its current password; a locked or expired account is refused the same way"
 }

@@ -90,7 +90,7 @@ func userAttributes(directoryType, usernameAttr string, extra []string) []string
 		}
 	}
 	add(usernameAttr, "objectClass", "objectGUID", "entryUUID", "nsUniqueId")
-	add(disabledMarkerAttributes(directoryType)...)
+	add(DisabledMarkerAttributes(directoryType)...)
 	add(extra...)
 	return out
 }

@@ -100,7 +100,7 @@ func TestSecretsNeverLogged_rejected(t *testing.T) {
 		wrongBind bool // a bind password the directory rejects
 		wantError string
 	}{
-		{name: "PingID rejects the token and key", wrongKey: true, wantError: "Unable to read the source location"},
+		{name: "PingID rejects the token and key", wrongKey: true, wantError: "Unable to read users from PingID"},
 		{name: "directory rejects the bind password", wrongBind: true, wantError: "Unable to read the datastore"},
 	}
 	for _, c := range cases {

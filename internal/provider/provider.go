@@ -108,7 +108,9 @@ func (p *PingIDProvider) Schema(_ context.Context, _ provider.SchemaRequest, res
 		MarkdownDescription: "Provisions users from an LDAP / Active Directory datastore into PingID (PingOne for Enterprise, PingID API 4.9). " +
 			"PingID credentials come from exactly one source, in this order of precedence: the four discrete attributes " +
 			"(`org_alias`, `token`, `use_base64_key`, `idp_url`, all four together), then `properties`, then `properties_file`. " +
-			"Every attribute can also be set through its environment variable, so a Terraform Cloud workspace needs no files.",
+			"Every attribute can also be set through its environment variable, so a Terraform Cloud workspace needs no files. " +
+			"The configuration wins over the environment: when the provider block sets a credential attribute, the source is chosen " +
+			"among the ones it sets, and the environment decides only when it sets none.",
 		Attributes: map[string]schema.Attribute{
 			"properties_file": schema.StringAttribute{
 				Optional: true,
@@ -190,8 +192,9 @@ func (p *PingIDProvider) Schema(_ context.Context, _ provider.SchemaRequest, res
 					"directory_type": schema.StringAttribute{
 						Optional: true,
 						MarkdownDescription: "How to detect disabled accounts and nested groups: `active_directory` (userAccountControl bit 0x2, " +
-							"in-chain matching rule), `openldap` (ppolicy `pwdAccountLockedTime` = `000001010000Z`, `nsAccountLock`) or " +
-							"`generic` (`nsAccountLock`). Defaults to `" + datastore.DefaultDirectoryType + "`. Environment variable: `" + envLDAPDirectoryType + "`.",
+							"in-chain matching rule), or `openldap` and `generic`, which read the same markers (ppolicy `pwdAccountLockedTime` = " +
+							"`000001010000Z`, an administrator's lock, or 389 DS `nsAccountLock` = true) and expand nested groups recursively. " +
+							"Defaults to `" + datastore.DefaultDirectoryType + "`. Environment variable: `" + envLDAPDirectoryType + "`.",
 						Validators: []validator.String{stringvalidator.OneOf(datastore.DirectoryTypes()...)},
 					},
 					"start_tls": schema.BoolAttribute{

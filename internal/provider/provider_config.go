@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -184,13 +185,69 @@ func resolveConfig(cfg providerModel, getenv func(string) string, readFile func(
 	return out, r.diags
 }
 
+// configured reports an attribute the configuration sets (to a value, or to one only known
+// after apply, which str reports).
+func configured(v types.String) bool {
+	return v.IsUnknown() || (!v.IsNull() && v.ValueString() != "")
+}
+
+// credentials picks the one credential source and reads it. The configuration decides first:
+// when it sets any credential attribute, the source is chosen among the configured ones (the
+// four discrete settings > properties > properties_file), and the environment only completes
+// the discrete settings the configuration leaves out. Only a configuration that sets no
+// credential attribute is read from the environment, in the same order. So a stray
+// PINGID_TOKEN cannot override properties_file, as in HashiCorp's providers.
 func (r *configReader) credentials(cfg providerModel, readFile func(string) ([]byte, error)) (pingid.Credentials, string, path.Path) {
-	discrete := []setting{
+	discreteAttrs := []types.String{cfg.OrgAlias, cfg.Token, cfg.UseBase64Key, cfg.IDPURL}
+	switch {
+	case slices.ContainsFunc(discreteAttrs, configured):
+		return r.discreteCredentials(cfg)
+	case configured(cfg.Properties):
+		return r.propertiesCredentials(cfg)
+	case configured(cfg.PropertiesFile):
+		return r.fileCredentials(cfg, readFile)
+	}
+	for _, env := range []string{envOrgAlias, envToken, envUseBase64Key, envIDPURL} {
+		if r.getenv(env) != "" {
+			return r.discreteCredentials(cfg)
+		}
+	}
+	if r.getenv(envProperties) != "" {
+		return r.propertiesCredentials(cfg)
+	}
+	if r.getenv(envPropertiesFile) != "" {
+		return r.fileCredentials(cfg, readFile)
+	}
+	if !r.diags.HasError() {
+		r.diags.AddError("Missing PingID credentials", fmt.Sprintf(
+			"No PingID credentials were found. Tried, in order: the four discrete settings %s; properties (attribute properties or %s); "+
+				"properties_file (attribute properties_file or %s). Set one of them.",
+			strings.Join(r.describeAll(r.discreteSettings(cfg)), ", "), envProperties, envPropertiesFile))
+	}
+	return pingid.Credentials{}, "", path.Empty()
+}
+
+func (r *configReader) discreteSettings(cfg providerModel) []setting {
+	return []setting{
 		r.str(cfg.OrgAlias, path.Root("org_alias"), envOrgAlias),
 		r.str(cfg.Token, path.Root("token"), envToken),
 		r.str(cfg.UseBase64Key, path.Root("use_base64_key"), envUseBase64Key),
 		r.str(cfg.IDPURL, path.Root("idp_url"), envIDPURL),
 	}
+}
+
+func (r *configReader) describeAll(settings []setting) []string {
+	out := make([]string, 0, len(settings))
+	for _, s := range settings {
+		out = append(out, s.describe())
+	}
+	return out
+}
+
+// discreteCredentials reads org_alias, token, use_base64_key and idp_url, each from its
+// attribute or else its environment variable; all four are required together.
+func (r *configReader) discreteCredentials(cfg providerModel) (pingid.Credentials, string, path.Path) {
+	discrete := r.discreteSettings(cfg)
 	var present, missing []string
 	for _, s := range discrete {
 		if s.set() {
@@ -204,52 +261,50 @@ func (r *configReader) credentials(cfg providerModel, readFile func(string) ([]b
 			OrgAlias: discrete[0].value, Token: discrete[1].value, Base64Key: discrete[2].value, IDPURL: discrete[3].value,
 		}, "attributes", path.Root("org_alias")
 	}
-	if len(present) > 0 {
-		for _, s := range discrete {
-			if !s.set() {
-				r.diags.AddAttributeError(s.path, "Incomplete PingID credentials", fmt.Sprintf(
-					"The discrete PingID credentials must be set all four together. Set: %s. Missing: %s. "+
-						"Alternatively unset them all and use properties or properties_file.",
-					strings.Join(present, ", "), strings.Join(missing, ", ")))
-				break
-			}
+	for _, s := range discrete {
+		if !s.set() && !r.diags.HasError() {
+			r.diags.AddAttributeError(s.path, "Incomplete PingID credentials", fmt.Sprintf(
+				"The discrete PingID credentials must be set all four together. Set: %s. Missing: %s. "+
+					"Alternatively unset them all and use properties or properties_file.",
+				strings.Join(present, ", "), strings.Join(missing, ", ")))
+			break
 		}
-		return pingid.Credentials{}, "", path.Empty()
-	}
-
-	props := r.str(cfg.Properties, path.Root("properties"), envProperties)
-	if props.set() {
-		creds, err := pingid.ParseProperties(props.value)
-		if err != nil {
-			r.diags.AddAttributeError(props.path, "Invalid PingID properties", fmt.Sprintf("From %s: %s", props.source, err))
-			return pingid.Credentials{}, "", path.Empty()
-		}
-		return creds, "properties (" + props.source + ")", props.path
-	}
-
-	file := r.str(cfg.PropertiesFile, path.Root("properties_file"), envPropertiesFile)
-	if file.set() {
-		content, err := readFile(file.value)
-		if err != nil {
-			r.diags.AddAttributeError(file.path, "Unreadable PingID properties file",
-				fmt.Sprintf("Reading %q (from %s): %s", file.value, file.source, err))
-			return pingid.Credentials{}, "", path.Empty()
-		}
-		creds, err := pingid.ParseProperties(string(content))
-		if err != nil {
-			r.diags.AddAttributeError(file.path, "Invalid PingID properties file", fmt.Sprintf("%q: %s", file.value, err))
-			return pingid.Credentials{}, "", path.Empty()
-		}
-		return creds, "properties_file " + file.value, file.path
-	}
-
-	if !r.diags.HasError() {
-		r.diags.AddError("Missing PingID credentials", fmt.Sprintf(
-			"No PingID credentials were found. Tried, in order: the four discrete settings %s; properties (attribute properties or %s); "+
-				"properties_file (attribute properties_file or %s). Set one of them.",
-			strings.Join(missing, ", "), envProperties, envPropertiesFile))
 	}
 	return pingid.Credentials{}, "", path.Empty()
+}
+
+// propertiesCredentials parses properties (attribute, else PINGID_PROPERTIES).
+func (r *configReader) propertiesCredentials(cfg providerModel) (pingid.Credentials, string, path.Path) {
+	props := r.str(cfg.Properties, path.Root("properties"), envProperties)
+	if !props.set() {
+		return pingid.Credentials{}, "", path.Empty() // unknown: str reported it
+	}
+	creds, err := pingid.ParseProperties(props.value)
+	if err != nil {
+		r.diags.AddAttributeError(props.path, "Invalid PingID properties", fmt.Sprintf("From %s: %s", props.source, err))
+		return pingid.Credentials{}, "", path.Empty()
+	}
+	return creds, "properties (" + props.source + ")", props.path
+}
+
+// fileCredentials reads the file properties_file (attribute, else PINGID_PROPERTIES_FILE) names.
+func (r *configReader) fileCredentials(cfg providerModel, readFile func(string) ([]byte, error)) (pingid.Credentials, string, path.Path) {
+	file := r.str(cfg.PropertiesFile, path.Root("properties_file"), envPropertiesFile)
+	if !file.set() {
+		return pingid.Credentials{}, "", path.Empty() // unknown: str reported it
+	}
+	content, err := readFile(file.value)
+	if err != nil {
+		r.diags.AddAttributeError(file.path, "Unreadable PingID properties file",
+			fmt.Sprintf("Reading %q (from %s): %s", file.value, file.source, err))
+		return pingid.Credentials{}, "", path.Empty()
+	}
+	creds, err := pingid.ParseProperties(string(content))
+	if err != nil {
+		r.diags.AddAttributeError(file.path, "Invalid PingID properties file", fmt.Sprintf("%q: %s", file.value, err))
+		return pingid.Credentials{}, "", path.Empty()
+	}
+	return creds, "properties_file " + file.value, file.path
 }
 
 func (r *configReader) datastore(m *datastoreModel) *datastore.Config {
@@ -292,10 +347,29 @@ func (r *configReader) datastore(m *datastoreModel) *datastore.Config {
 		if errors.As(err, &cerr) {
 			p = root.AtName(cerr.Field)
 		}
-		r.diags.AddAttributeError(p, "Invalid datastore configuration", err.Error())
+		detail := err.Error() + "."
+		if cerr != nil && datastoreEnv(cerr.Field) != "" {
+			detail += fmt.Sprintf(" The setting is attribute datastore.%s or environment variable %s.", cerr.Field, datastoreEnv(cerr.Field))
+		}
+		r.diags.AddAttributeError(p, "Invalid datastore configuration", detail)
 		return nil
 	}
 	return cfg
+}
+
+// datastoreEnv names the environment variable of a datastore attribute, for errors.
+func datastoreEnv(field string) string {
+	for _, v := range []struct{ field, env string }{
+		{"url", envLDAPURL}, {"bind_dn", envLDAPBindDN}, {"bind_password", envLDAPBindPassword},
+		{"directory_type", envLDAPDirectoryType}, {"start_tls", envLDAPStartTLS}, {"ca_certificate", envLDAPCACertificate},
+		{"insecure_skip_verify", envLDAPInsecureSkipVerify}, {"allow_insecure_bind", envLDAPAllowInsecureBind},
+		{"page_size", envLDAPPageSize}, {"timeout", envLDAPTimeout},
+	} {
+		if v.field == field {
+			return v.env
+		}
+	}
+	return ""
 }
 
 func hasScheme(raw, scheme string) bool {

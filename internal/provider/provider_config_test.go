@@ -73,6 +73,11 @@ func nullDatastore() *datastoreModel {
 }
 
 func TestResolveConfigCredentialSources(t *testing.T) {
+	propertiesFile := func() providerModel {
+		m := nullModel()
+		m.PropertiesFile = types.StringValue("/etc/pingid.properties")
+		return m
+	}
 	discrete := func(m providerModel) providerModel {
 		m.OrgAlias, m.Token = types.StringValue(testOrgAlias), types.StringValue(testToken)
 		m.UseBase64Key, m.IDPURL = types.StringValue(testKey), types.StringValue(testIDPURL)
@@ -119,6 +124,26 @@ func TestResolveConfigCredentialSources(t *testing.T) {
 			m.PropertiesFile = types.StringValue("/missing")
 			return m
 		}(), wantSource: "properties (attribute)"},
+		// The configuration wins over the environment: a credential source set in HCL is used
+		// whatever PINGID_* variables the shell has (issue 16).
+		{name: "properties_file attribute beats a stray PINGID_TOKEN", model: propertiesFile(), env: map[string]string{envToken: "stray-token"},
+			files: map[string]string{"/etc/pingid.properties": exportedProperties}, wantSource: "properties_file /etc/pingid.properties"},
+		{name: "properties_file attribute beats all four discrete variables", model: propertiesFile(), env: map[string]string{
+			envOrgAlias: "other-org", envToken: "stray-token", envUseBase64Key: "c3RyYXk=", envIDPURL: "https://other.example/pingid",
+		}, files: map[string]string{"/etc/pingid.properties": exportedProperties}, wantSource: "properties_file /etc/pingid.properties"},
+		{name: "properties_file attribute beats PINGID_PROPERTIES", model: propertiesFile(), env: map[string]string{envProperties: "garbage that is never parsed"},
+			files: map[string]string{"/etc/pingid.properties": exportedProperties}, wantSource: "properties_file /etc/pingid.properties"},
+		{name: "properties attribute beats discrete variables", model: func() providerModel {
+			m := nullModel()
+			m.Properties = types.StringValue(exportedProperties)
+			return m
+		}(), env: map[string]string{envToken: "stray-token", envPropertiesFile: "/missing"}, wantSource: "properties (attribute)"},
+		{name: "environment: discrete beat PINGID_PROPERTIES_FILE", model: nullModel(), env: map[string]string{
+			envOrgAlias: testOrgAlias, envToken: testToken, envUseBase64Key: testKey, envIDPURL: testIDPURL, envPropertiesFile: "/missing",
+		}, wantSource: "attributes"},
+		{name: "environment: PINGID_PROPERTIES beats PINGID_PROPERTIES_FILE", model: nullModel(), env: map[string]string{
+			envProperties: exportedProperties, envPropertiesFile: "/missing",
+		}, wantSource: "properties (environment)"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -180,6 +205,10 @@ func TestResolveConfigErrors(t *testing.T) {
 		{name: "partial discrete", model: with(func(m *providerModel) {
 			m.OrgAlias, m.Token = types.StringValue(testOrgAlias), types.StringValue(testToken)
 		}), wantPath: path.Root("use_base64_key"), wantText: []string{"Missing", "use_base64_key", "idp_url", envIDPURL, "org_alias (from attribute)"}},
+		{name: "environment alone: a stray PINGID_TOKEN beside PINGID_PROPERTIES_FILE", model: nullModel(),
+			env:      map[string]string{envToken: "stray-token", envPropertiesFile: "p.properties"},
+			files:    map[string]string{"p.properties": exportedProperties},
+			wantPath: path.Root("org_alias"), wantText: []string{"Incomplete PingID credentials", "token (from environment)", envOrgAlias}},
 		{name: "key not base64", model: with(func(m *providerModel) {
 			m.OrgAlias, m.Token, m.IDPURL = types.StringValue(testOrgAlias), types.StringValue(testToken), types.StringValue(testIDPURL)
 			m.UseBase64Key = types.StringValue("not base64 !!")
@@ -281,6 +310,22 @@ func TestResolveConfigDatastore(t *testing.T) {
 		ds := got.datastore
 		if ds.URL != "ldap://127.0.0.1:3389" || ds.DirectoryType != "generic" || ds.PageSize != datastore.DefaultPageSize || ds.Timeout != datastore.DefaultTimeout {
 			t.Errorf("datastore = %+v", ds)
+		}
+	})
+	t.Run("unset bind_password names its environment variable", func(t *testing.T) {
+		mm := m
+		mm.Datastore = nullDatastore()
+		mm.Datastore.URL = types.StringValue("ldaps://dc1.corp.example.com:636")
+		mm.Datastore.BindDN = types.StringValue("CN=svc,DC=corp")
+		_, diags := resolveConfig(mm, env(nil), files(nil))
+		d, p := errorAt(t, diags)
+		if !p.Equal(path.Root("datastore").AtName("bind_password")) {
+			t.Errorf("error path = %q, want datastore.bind_password", p)
+		}
+		for _, want := range []string{"bind_password is empty", envLDAPBindPassword, "remove bind_dn"} {
+			if !strings.Contains(d.Detail(), want) {
+				t.Errorf("error %q does not mention %q", d.Detail(), want)
+			}
 		}
 	})
 	bad := []struct {

@@ -494,7 +494,7 @@ func (r *ProvisioningConnectionResource) Read(ctx context.Context, req resource.
 	resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateReadTimesKey, nil)...) // full: no bookkeeping
 	refreshed, err := r.gatherer(state.Name.ValueString()).Refresh(ctx, prior)
 	if err != nil {
-		resp.Diagnostics.AddError("Unable to refresh PingID users", err.Error())
+		addPingIDError(&resp.Diagnostics, "Unable to refresh PingID users", err)
 		return
 	}
 	for _, name := range refreshed.Gone {

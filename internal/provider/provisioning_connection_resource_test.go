@@ -3,6 +3,8 @@ package provider
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -16,6 +18,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/pingid-provisioner/terraform-provider-pingid/internal/emulator"
+	"github.com/pingid-provisioner/terraform-provider-pingid/internal/pingid"
 	"github.com/pingid-provisioner/terraform-provider-pingid/internal/reconcile"
 )
 
@@ -903,6 +906,39 @@ func TestAccProvisioningConnection_import(t *testing.T) {
 			},
 		},
 	})
+}
+
+// TestAccProvisioningConnection_wrongPingIDToken: PingID refusing the credentials while a new
+// connection reads its source is reported as PingID's failure with the settings to check, not
+// as the directory's ("Unable to read the source location"), and changes nothing.
+func TestAccProvisioningConnection_wrongPingIDToken(t *testing.T) {
+	t.Parallel()
+	env := newAccEnv(t)
+	props, err := pingid.ParseProperties(env.Properties)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrong := filepath.Join(t.TempDir(), "wrong-token.properties")
+	content := strings.Replace(env.Properties, "token="+props.Token, "token=0123456789abcdef0123456789abcdef", 1)
+	if content == env.Properties {
+		t.Fatal("the emulator's properties have no token line to replace")
+	}
+	if err := os.WriteFile(wrong, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := strings.Replace(env.connectionConfig(""), env.PropertiesFile, wrong, 1)
+
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{{
+			PreConfig:   env.pre(t),
+			Config:      cfg,
+			ExpectError: regexp.MustCompile(`(?s)Unable to read users from PingID.*plan-time look-ups.*org_alias.*token.*use_base64_key.*idp_url.*No user is provisioned`),
+		}},
+	})
+	if err := env.wantWrites(nil)(); err != nil {
+		t.Errorf("the failed plan changed PingID: %v", err)
+	}
 }
 
 // TestAccProvisioningConnection_unreadableSource: a directory that cannot be read, or a

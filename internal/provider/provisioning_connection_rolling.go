@@ -83,7 +83,7 @@ func (r *ProvisioningConnectionResource) readRolling(ctx context.Context, state 
 	toRead := append(slices.Clone(actedOn), due...)
 	refreshed, err := g.RefreshUsers(ctx, prior, toRead)
 	if err != nil {
-		resp.Diagnostics.AddError("Unable to refresh PingID users", err.Error())
+		addPingIDError(&resp.Diagnostics, "Unable to refresh PingID users", err)
 		return
 	}
 	for _, n := range refreshed.Gone {

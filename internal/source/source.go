@@ -34,6 +34,24 @@ type Client interface {
 
 var _ Client = (*pingid.Client)(nil)
 
+// DirectoryError is a gather failure of the directory (the datastore): it could not be reached,
+// bound to or searched, or what it returned cannot be provisioned. Its text is the cause's.
+type DirectoryError struct{ Err error }
+
+func (e *DirectoryError) Error() string { return e.Err.Error() }
+func (e *DirectoryError) Unwrap() error { return e.Err }
+
+// PingIDError is a gather failure of a PingID look-up (Work says which: "refresh", "plan-time
+// look-ups"...): PingID refused the credentials, could not be reached or kept failing. Its text
+// is the cause's.
+type PingIDError struct {
+	Work string
+	Err  error
+}
+
+func (e *PingIDError) Error() string { return e.Err.Error() }
+func (e *PingIDError) Unwrap() error { return e.Err }
+
 // Gatherer reads a connection's source: the directory it is configured for and PingID, with at
 // most Concurrency PingID look-ups in flight.
 type Gatherer struct {
@@ -98,13 +116,13 @@ type Snapshot struct {
 func (g Gatherer) Read(ctx context.Context, spec Spec, prior map[string]reconcile.Entry, admins map[string]bool) (*Snapshot, error) {
 	dir, err := datastore.Open(ctx, g.Datastore)
 	if err != nil {
-		return nil, err
+		return nil, &DirectoryError{Err: err}
 	}
 	defer func() { _ = dir.Close() }()
 
 	entries, stats, err := dir.SearchWithStats(ctx, spec.Query)
 	if err != nil {
-		return nil, err
+		return nil, &DirectoryError{Err: err}
 	}
 	snap := &Snapshot{
 		Fingerprint:        spec.Fingerprint(),
@@ -127,15 +145,15 @@ func (g Gatherer) Read(ctx context.Context, spec Spec, prior map[string]reconcil
 		if len(invalid) > maxListedInvalid {
 			shown, more = invalid[:maxListedInvalid], fmt.Sprintf("; and %d more", len(invalid)-maxListedInvalid)
 		}
-		return nil, fmt.Errorf("%d directory entries have usernames PingID cannot hold (fix them or narrow the source location): %s%s",
-			len(invalid), strings.Join(shown, "; "), more)
+		return nil, &DirectoryError{Err: fmt.Errorf("%d directory entries have usernames PingID cannot hold (fix them or narrow the source location): %s%s",
+			len(invalid), strings.Join(shown, "; "), more)}
 	}
 
 	left, fresh := reconcile.ScopeDelta(prior, snap.InScope)
 	if len(left) > 0 {
 		found, err := dir.LookupUsers(ctx, spec.Query.BaseDN, spec.UsernameAttr, left, spec.Query.Attributes, spec.Query.DisabledFilter)
 		if err != nil {
-			return nil, fmt.Errorf("look up users who left the source location: %w", err)
+			return nil, &DirectoryError{Err: fmt.Errorf("look up users who left the source location: %w", err)}
 		}
 		for lower, e := range found {
 			snap.OutOfScope[lower] = spec.directoryUser(e)
@@ -240,7 +258,10 @@ func (g Gatherer) lookUp(ctx context.Context, work string, usernames []string) (
 		return nil
 	})
 	tracker.Finish(err)
-	return out, err
+	if err != nil {
+		return out, &PingIDError{Work: work, Err: err}
+	}
+	return out, nil
 }
 
 func (s Spec) directoryUser(e datastore.Entry) reconcile.DirectoryUser {

@@ -260,3 +260,34 @@ func TestRefreshLooksEveryManagedUserUpOnce(t *testing.T) {
 		t.Fatalf("%d users, %d gone, %d calls; want 50, 0, 50", len(got.Users), len(got.Gone), f.calls)
 	}
 }
+
+// TestReadTellsDirectoryFromPingIDFailures: the provider says which service to check, so Read's
+// errors say which one failed, whatever the cause's own type.
+func TestReadTellsDirectoryFromPingIDFailures(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+
+	wrongToken := w.gatherer
+	wrongToken.PingID = &fakeClient{fail: map[string]error{
+		"jsmith": &pingid.APIError{Operation: "getuserdetails", Username: "jsmith", HTTPStatus: 400, ErrorID: 400, Message: "Invalid input.", Unsigned: true},
+	}}
+	_, err := wrongToken.Read(ctx, spec(), nil, nil)
+	var pe *source.PingIDError
+	var de *source.DirectoryError
+	if !errors.As(err, &pe) || errors.As(err, &de) || pe.Work != "plan-time look-ups" || !errors.Is(err, pingid.ErrInvalidInput) {
+		t.Fatalf("Read with PingID refusing the credentials = %#v, want a PingIDError (plan-time look-ups) wrapping the APIError", err)
+	}
+
+	wrongPassword := w.gatherer
+	wrongPassword.Datastore.BindPassword = "wrong"
+	_, err = wrongPassword.Read(ctx, spec(), nil, nil)
+	var le *datastore.Error
+	if !errors.As(err, &de) || errors.As(err, &pe) || !errors.As(err, &le) || le.Op != datastore.OpBind {
+		t.Fatalf("Read with a wrong bind password = %#v, want a DirectoryError wrapping the bind error", err)
+	}
+
+	_, err = (source.Gatherer{PingID: wrongToken.PingID, Concurrency: 1}).Refresh(ctx, map[string]reconcile.Entry{"jsmith": {}})
+	if !errors.As(err, &pe) || pe.Work != "refresh" {
+		t.Fatalf("Refresh = %#v, want a PingIDError (refresh)", err)
+	}
+}
