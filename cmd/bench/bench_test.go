@@ -420,3 +420,32 @@ func TestReportShowsTheControllerAndWhereThePlanTimeGoes(t *testing.T) {
 		}
 	}
 }
+
+func TestReportSaysWhatBoundsAMiss(t *testing.T) {
+	r := fakeReport(30*time.Second, 60*time.Second, 200<<10, 20000, 150*time.Millisecond, 120*time.Millisecond, 70*time.Second)
+	r.Machine.NProc = 2
+	s := r.size(50000)
+	s.NoChangePlan.Name, s.NoChangePlan.TotalCPU, s.NoChangePlan.BenchCPU = "nochange-plan", 40, 5 // 45 CPU s in 60 s: not the CPUs
+	s.NoChangeRefresh = &progressSummary{Elapsed: 20 * time.Second, Calls: 50000, CallsPerSecond: 2500, Peak: 64, Max: 64}
+	var b strings.Builder
+	if err := r.write(&b); err != nil {
+		t.Fatal(err)
+	}
+	want := "- **full, 50000 users, 20ms, no rate limit: no-change plan ≤ 45.00s**: nochange-plan took 60.00s: PingID reads 20.00s (50000 calls, 2500 calls/s, peak concurrency 64/64), " +
+		"the rest (Terraform, the directory read, planning) 40.00s; CPU: terraform + provider 40.0s, emulator 5.0s, 0.75 of 2 CPUs busy on average (1-minute load 0.0 at the end): " +
+		"Terraform and the provider's work outside the PingID reads are the bound."
+	if !strings.Contains(b.String(), want) {
+		t.Errorf("report lacks\n%s\nin\n%s", want, b.String())
+	}
+	s.NoChangePlan.TotalCPU = 110 // 115 CPU s in 60 s on 2 CPUs
+	b.Reset()
+	if err := r.write(&b); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "1.92 of 2 CPUs busy on average (1-minute load 0.0 at the end): the machine's CPUs are the bound.") {
+		t.Error("a plan that kept both CPUs busy is not said to be CPU-bound")
+	}
+	if strings.Contains(b.String(), "- **full, 50000 users, rate-limited") {
+		t.Error("a target that was not measured is listed as missed")
+	}
+}
