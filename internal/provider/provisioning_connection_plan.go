@@ -49,7 +49,16 @@ func (r *ProvisioningConnectionResource) ModifyPlan(ctx context.Context, req res
 	if !ok {
 		return
 	}
-	snap, ok := r.planSnapshot(ctx, plan.Name.ValueString(), plan.spec(), prior, req.Private, &resp.Diagnostics)
+	var stored privateGetter = req.Private
+	if req.State.Raw.IsNull() {
+		// A create. When it is the create half of a replacement, Terraform hands it the
+		// private state of the instance being replaced: that snapshot describes the old
+		// instance's users (its managed users are not among the snapshot's existing PingID
+		// users), so planning from it would plan adduser for users who exist, and apply, which
+		// plans the create again from a fresh read, would fail with an inconsistent final plan.
+		stored = noPrivateState{}
+	}
+	snap, ok := r.planSnapshot(ctx, plan.Name.ValueString(), plan.spec(), prior, stored, &resp.Diagnostics)
 	if !ok {
 		return
 	}
@@ -140,9 +149,7 @@ func priorUsers(ctx context.Context, req resource.ModifyPlanRequest, diags *diag
 
 // planSnapshot returns the source snapshot the refresh stored for these settings or, when there
 // is none (new connection, import, changed settings), reads the source now.
-func (r *ProvisioningConnectionResource) planSnapshot(ctx context.Context, name string, spec source.Spec, prior map[string]reconcile.Entry, private interface {
-	GetKey(context.Context, string) ([]byte, diag.Diagnostics)
-}, diags *diag.Diagnostics) (*source.Snapshot, bool) {
+func (r *ProvisioningConnectionResource) planSnapshot(ctx context.Context, name string, spec source.Spec, prior map[string]reconcile.Entry, private privateGetter, diags *diag.Diagnostics) (*source.Snapshot, bool) {
 	raw, d := private.GetKey(ctx, privateSnapshotKey)
 	diags.Append(d...)
 	snap, err := decodeSnapshot(raw)
@@ -165,6 +172,16 @@ func (r *ProvisioningConnectionResource) planSnapshot(ctx context.Context, name 
 	}
 	return snap, true
 }
+
+// privateGetter reads private state: the request's, or none.
+type privateGetter interface {
+	GetKey(context.Context, string) ([]byte, diag.Diagnostics)
+}
+
+// noPrivateState is a private state with no keys.
+type noPrivateState struct{}
+
+func (noPrivateState) GetKey(context.Context, string) ([]byte, diag.Diagnostics) { return nil, nil }
 
 // setPlannedUsers stores the planned users map and, in the planned private state, the link set
 // and the plan kind apply needs.

@@ -1017,3 +1017,52 @@ func TestAccProvisioningConnection_appliesTheReviewedPlan(t *testing.T) {
 		},
 	})
 }
+
+// TestAccProvisioningConnection_replaceRetainsUsers: changing `name` replaces the connection,
+// and the destroy half of that replacement never applies on_destroy = "deprovision": the new
+// connection takes the same users over, so suspending them first would lock everyone out for
+// the length of the apply (and lose their devices with remove_user_action = "delete").
+func TestAccProvisioningConnection_replaceRetainsUsers(t *testing.T) {
+	t.Parallel()
+	env := newAccEnv(t)
+	env.seed(t, activeJSmith())
+	cfg := env.connectionConfig("on_destroy = \"deprovision\"\nmax_deprovisions = -1\nmax_deprovisions_percent = -1")
+	renamed := strings.Replace(cfg, `name = "corp"`, `name = "corp-renamed"`, 1)
+	if renamed == cfg {
+		t.Fatal("the connection configuration no longer sets name = \"corp\"")
+	}
+	var before []string // "name(STATUS)" of every PingID user
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				Config: cfg,
+				Check: checks(func() error {
+					before = env.usernames()
+					return nil
+				}),
+			},
+			{
+				PreConfig: env.pre(t),
+				Config:    renamed,
+				ConfigPlanChecks: preApply(
+					plancheck.ExpectResourceAction(connAddr, plancheck.ResourceActionDestroyBeforeCreate),
+				),
+				Check: checks(
+					// Nothing suspended, deleted or re-activated. The new connection links
+					// every user; the two NOT_ACTIVE ones cost a refused adduser each (Create
+					// gets no planned private state, so a NOT_ACTIVE planned user looks new,
+					// see linkCandidates) and are then linked, not duplicated.
+					env.wantWrites(map[string]int64{"adduser": 2}),
+					func() error {
+						if after := env.usernames(); !slices.Equal(before, after) {
+							return fmt.Errorf("statuses changed by the replacement: before %v, after %v", before, after)
+						}
+						return nil
+					},
+					env.wantStatus("jsmith", stActive),
+				),
+			},
+		},
+	})
+}
