@@ -449,3 +449,29 @@ func TestReportSaysWhatBoundsAMiss(t *testing.T) {
 		t.Error("a target that was not measured is listed as missed")
 	}
 }
+
+func TestGrowthMissSaysWhetherTheWorkOrTheMachineGrew(t *testing.T) {
+	r := fakeReport(2*time.Second, 14*time.Second, 200<<10, 20000, 150*time.Millisecond, 120*time.Millisecond, 70*time.Second)
+	for _, s := range r.Sizes {
+		for _, p := range []*phase{&s.CreatePlan, &s.CreateApply, &s.NoChangePlan, &s.ChangePlan, &s.ChangeApply} {
+			p.Name, p.TotalCPU, p.Load = "change-apply", float64(s.N)/5000, float64(s.N)/10000 // CPU ×5, load 1 and 5
+		}
+	}
+	growth := r.scaleTargets()[1]
+	if growth.Status != "MISS" || !strings.Contains(growth.Why, "The CPU time grew ×5.00, within ×6") || !strings.Contains(growth.Why, "load 5.0 at 50000 users against 1.0 at 10000") {
+		t.Errorf("wall ×7 with CPU ×5: %+v", growth)
+	}
+	r.size(50000).ChangeApply.TotalCPU = 20 // ×10
+	r.size(50000).CreatePlan.Wall = 13 * time.Second
+	growth = r.scaleTargets()[1]
+	if !strings.Contains(growth.Why, "grew ×10.00, beyond ×6") {
+		t.Errorf("wall ×7 with CPU ×10: %+v", growth)
+	}
+	var b strings.Builder
+	if err := r.write(&b); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "| change-apply | ×7.00 (×10.00) |") {
+		t.Error("growth table lacks the CPU ratio")
+	}
+}
