@@ -193,7 +193,7 @@ func fakeReport(noChange10k, noChange50k time.Duration, rss50kKiB int64, applyCa
 
 func statuses(r *report) []string {
 	var out []string
-	for _, t := range r.targets() {
+	for _, t := range append(r.targets(), r.scaleTargets()...) {
 		out = append(out, t.Status)
 	}
 	return out
@@ -308,5 +308,170 @@ func TestBucketInFlight(t *testing.T) {
 	}
 	if throttled != 2 {
 		t.Errorf("429s over the buckets = %d, want the 2 the samples saw", throttled)
+	}
+}
+
+func TestPeakRSSCountsEveryPhaseAtTheLargeSize(t *testing.T) {
+	r := fakeReport(30*time.Second, 150*time.Second, 200<<10, 20000, 150*time.Millisecond, 120*time.Millisecond, 70*time.Second)
+	s := r.size(50000)
+	// (a)-(c) stay at 200 MiB; the rate-limited plan of issue 15 needs more than 300 MB.
+	s.Limited = &limitedResult{Rate: 500, Plan: phase{Name: "ratelimited-nochange-plan", measurement: measurement{ProviderKiB: 320 << 10}}}
+	got := r.scaleTargets()[0]
+	if got.Status != "MISS" || !strings.Contains(got.Measured, "ratelimited-nochange-plan") || !strings.Contains(got.Measured, "(a)-(c) alone: 210 MB") {
+		t.Errorf("peak RSS target = %+v, want a MISS naming the rate-limited plan", got)
+	}
+}
+
+func TestThroughputTargets(t *testing.T) {
+	r := fakeReport(30*time.Second, 40*time.Second, 200<<10, 20000, 150*time.Millisecond, 120*time.Millisecond, 70*time.Second)
+	s10, s50 := r.size(10000), r.size(50000)
+	s10.CreatePlan.Wall, s10.CreateApply.Wall = 10*time.Second, 15*time.Second
+	limited := func(wall time.Duration, throttled int64) *limitedResult {
+		return &limitedResult{Latency: 100 * time.Millisecond, Rate: 500, Plan: phase{measurement: measurement{Wall: wall}}, Throttled: throttled, Admitted: 50000}
+	}
+	s50.Limited = limited(120*time.Second, 500) // ×1.20 of N/R = 100 s, 1 % 429s
+	s50.Rolling = &rollingResult{Changed: 500, Plan: phase{measurement: measurement{Wall: 12 * time.Second, Calls: map[string]int64{"getuserdetails": 515}}}}
+	var got []string
+	for _, tr := range r.throughputTargets() {
+		got = append(got, tr.Status)
+	}
+	if want := []string{"PASS", "PASS", "PASS", "PASS", "PASS", "PASS"}; !slices.Equal(got, want) {
+		t.Errorf("good run: %v, want %v", got, want)
+	}
+
+	s50.Limited = limited(130*time.Second, 500) // ×1.30
+	s50.NoChangePlan.Wall = 50 * time.Second
+	s50.Rolling.Plan.Wall = 25 * time.Second
+	s10.CreateApply.Wall = 25 * time.Second
+	got = got[:0]
+	for _, tr := range r.throughputTargets()[:4] {
+		got = append(got, tr.Status)
+	}
+	if want := []string{"MISS", "MISS", "MISS", "MISS"}; !slices.Equal(got, want) {
+		t.Errorf("slow run: %v, want %v", got, want)
+	}
+	s50.Limited = limited(110*time.Second, 1500) // fast enough, but 429s 2.9 %
+	if tr := r.throughputTargets()[0]; tr.Status != "MISS" {
+		t.Errorf("too many 429s: %+v", tr)
+	}
+
+	// Measured only at 10 000 users: not a result for the 50 000-user targets.
+	s10.Limited, s10.Rolling, s50.Limited, s50.Rolling = s50.Limited, s50.Rolling, nil, nil
+	r.Sizes = r.Sizes[:1]
+	for _, tr := range r.throughputTargets() {
+		if tr.Status != "not measured" && !strings.Contains(tr.Name, "10000 creates") {
+			t.Errorf("at 10 000 users only: %+v", tr)
+		}
+	}
+}
+
+func TestParseProgressLog(t *testing.T) {
+	started := time.Date(2026, 12, 2, 6, 57, 30, 0, time.UTC)
+	// Lines as Terraform 1.5.7 writes the provider's log (TF_LOG_PROVIDER=INFO), fields cut.
+	log := `Refreshing state...
+2026-12-02T06:57:40.000Z [INFO]  provider.terraform-provider-pingid: PingID progress: pingid_provisioning_connection "bench" refresh: 4500/50000 users (9%), 488 calls/s, concurrency 49/64, 12 retries, 12 429s so far, ETA 1m33s: @caller=/x/progress.go:147 @module=pingid calls_per_second=488.1 concurrency=49
+2026-12-02T06:59:15.500Z [INFO]  provider.terraform-provider-pingid: PingID pingid_provisioning_connection "bench" refresh finished: 50000/50000 users in 1m43.2s, 50201 calls (486/s), concurrency 50 (peak 64, max 64), 201 retries, 201 429s: @module=pingid concurrency=50 work="pingid_provisioning_connection "bench" refresh"
+2026-12-02T06:59:16.000Z [INFO]  provider.terraform-provider-pingid: planned user action: @module=pingid
+No changes.
+`
+	lines, summaries := parseProgressLog([]byte(log), started)
+	want := progressLine{At: 10 * time.Second, Work: `pingid_provisioning_connection "bench" refresh`, Done: 4500, Total: 50000,
+		CallsPerSecond: 488, Concurrency: 49, Max: 64, Retries: 12, Throttled: 12}
+	if len(lines) != 1 || lines[0] != want {
+		t.Errorf("progress lines = %+v, want [%+v]", lines, want)
+	}
+	if len(summaries) != 1 {
+		t.Fatalf("summaries = %+v, want one", summaries)
+	}
+	sum, ok := refresh(summaries)
+	if !ok || sum.Elapsed != 103200*time.Millisecond || sum.Calls != 50201 || sum.Peak != 64 || sum.Throttled != 201 || sum.At != 105500*time.Millisecond {
+		t.Errorf("refresh summary = %+v", sum)
+	}
+	if _, ok := refresh(nil); ok {
+		t.Error("a log without summary lines has a refresh")
+	}
+}
+
+func TestReportShowsTheControllerAndWhereThePlanTimeGoes(t *testing.T) {
+	r := fakeReport(30*time.Second, 40*time.Second, 200<<10, 20000, 150*time.Millisecond, 120*time.Millisecond, 70*time.Second)
+	r.Machine.NProc = 2
+	s := r.size(50000)
+	s.NoChangePlan.TotalCPU, s.NoChangePlan.BenchCPU = 30, 10 // 40 CPU seconds in a 40 s plan
+	s.NoChangeRefresh = &progressSummary{Elapsed: 25 * time.Second, Calls: 50000, CallsPerSecond: 2000, Peak: 64, Max: 64}
+	s.Limited = &limitedResult{
+		Latency: 100 * time.Millisecond, Rate: 500, Plan: phase{measurement: measurement{Wall: 115 * time.Second}}, Admitted: 50000,
+		InFlight: []inFlightBucketStat{{From: 0, Mean: 49, Max: 55}},
+		Progress: []progressLine{{At: 12 * time.Second, Done: 5000, Total: 50000, CallsPerSecond: 490, Concurrency: 49, Max: 64}},
+		Refresh:  &progressSummary{At: 105 * time.Second, Done: 50000, Total: 50000, Elapsed: 103 * time.Second, Calls: 50200, CallsPerSecond: 487, Concurrency: 50, Peak: 64, Max: 64},
+	}
+	var b strings.Builder
+	if err := r.write(&b); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"| 12s | 5000/50000 | 490 | 49/64 | 0 | 0 |",
+		"The refresh of 50000 users took 103.00s: 50200 calls at 487 calls/s = 97 % of R = 500 (N/R = 100.00s; refresh ÷ N/R = ×1.03)",
+		"## Where the time of a plan goes",
+		"| 50000 | (b) full no-change plan, 20ms per call | 40.00s | 25.00s (50000 calls) | 2000 | 64/64 | 15.00s | 30.0s | 10.0s | 1.00 |",
+		"the refresh alone 103.00s (×1.03, peak concurrency 64)",
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+}
+
+func TestReportSaysWhatBoundsAMiss(t *testing.T) {
+	r := fakeReport(30*time.Second, 60*time.Second, 200<<10, 20000, 150*time.Millisecond, 120*time.Millisecond, 70*time.Second)
+	r.Machine.NProc = 2
+	s := r.size(50000)
+	s.NoChangePlan.Name, s.NoChangePlan.TotalCPU, s.NoChangePlan.BenchCPU = "nochange-plan", 40, 5 // 45 CPU s in 60 s: not the CPUs
+	s.NoChangeRefresh = &progressSummary{Elapsed: 20 * time.Second, Calls: 50000, CallsPerSecond: 2500, Peak: 64, Max: 64}
+	var b strings.Builder
+	if err := r.write(&b); err != nil {
+		t.Fatal(err)
+	}
+	want := "- **full, 50000 users, 20ms, no rate limit: no-change plan ≤ 45.00s**: nochange-plan took 60.00s: PingID reads 20.00s (50000 calls, 2500 calls/s, peak concurrency 64/64), " +
+		"the rest (Terraform, the directory read, planning) 40.00s; CPU: terraform + provider 40.0s, emulator 5.0s, 0.75 of 2 CPUs busy on average (1-minute load 0.0 at the end): " +
+		"Terraform and the provider's work outside the PingID reads are the bound."
+	if !strings.Contains(b.String(), want) {
+		t.Errorf("report lacks\n%s\nin\n%s", want, b.String())
+	}
+	s.NoChangePlan.TotalCPU = 110 // 115 CPU s in 60 s on 2 CPUs
+	b.Reset()
+	if err := r.write(&b); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "1.92 of 2 CPUs busy on average (1-minute load 0.0 at the end): the machine's CPUs are the bound.") {
+		t.Error("a plan that kept both CPUs busy is not said to be CPU-bound")
+	}
+	if strings.Contains(b.String(), "- **full, 50000 users, rate-limited") {
+		t.Error("a target that was not measured is listed as missed")
+	}
+}
+
+func TestGrowthMissSaysWhetherTheWorkOrTheMachineGrew(t *testing.T) {
+	r := fakeReport(2*time.Second, 14*time.Second, 200<<10, 20000, 150*time.Millisecond, 120*time.Millisecond, 70*time.Second)
+	for _, s := range r.Sizes {
+		for _, p := range []*phase{&s.CreatePlan, &s.CreateApply, &s.NoChangePlan, &s.ChangePlan, &s.ChangeApply} {
+			p.Name, p.TotalCPU, p.Load = "change-apply", float64(s.N)/5000, float64(s.N)/10000 // CPU ×5, load 1 and 5
+		}
+	}
+	growth := r.scaleTargets()[1]
+	if growth.Status != "MISS" || !strings.Contains(growth.Why, "The CPU time grew ×5.00, within ×6") || !strings.Contains(growth.Why, "load 5.0 at 50000 users against 1.0 at 10000") {
+		t.Errorf("wall ×7 with CPU ×5: %+v", growth)
+	}
+	r.size(50000).ChangeApply.TotalCPU = 20 // ×10
+	r.size(50000).CreatePlan.Wall = 13 * time.Second
+	growth = r.scaleTargets()[1]
+	if !strings.Contains(growth.Why, "grew ×10.00, beyond ×6") {
+		t.Errorf("wall ×7 with CPU ×10: %+v", growth)
+	}
+	var b strings.Builder
+	if err := r.write(&b); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "| change-apply | ×7.00 (×10.00) |") {
+		t.Error("growth table lacks the CPU ratio")
 	}
 }

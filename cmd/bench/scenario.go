@@ -25,6 +25,10 @@ type bench struct {
 	planReport string
 }
 
+// runFunc runs one measured Terraform command: in tfDir, named name (its log file), exit
+// codes okCodes accepted.
+type runFunc func(tfDir, name string, okCodes []int, args ...string) (phase, error)
+
 // phase is one measured Terraform command.
 type phase struct {
 	Name string
@@ -52,6 +56,7 @@ type sizeResult struct {
 	Comparisons                                    []comparison
 	PlanReport                                     *planReportResult    // pingid-plan-report on the saved plan (a)
 	NoChangeInFlight                               []inFlightBucketStat // calls in flight at the emulator during (b)
+	NoChangeRefresh                                *progressSummary     // the provider's summary line of (b)'s refresh
 	Limited                                        *limitedResult       // issue 15: full no-change plan under a rate limit
 	Rolling                                        *rollingResult       // issue 15: rolling drift detection after 1 % changed
 	Problems                                       []string             // results that contradict what the phase should do
@@ -107,19 +112,24 @@ func (b *bench) runSize(ctx context.Context, n int, compareSizes []int, compareZ
 	if b.cfg.pprof {
 		env.pprofRoot = filepath.Join(b.work, "pprof", fmt.Sprintf("n%d", n))
 	}
-	run := func(tfDir, name string, okCodes []int, args ...string) (phase, error) {
-		api.srv.ResetCalls()
-		logf("N=%d: %s: terraform %s", n, name, strings.Join(args, " "))
-		m, err := env.run(ctx, tfDir, logName(name), okCodes, args...)
-		m.Calls = api.srv.Calls()
-		p := phase{Name: name, measurement: m}
-		if err != nil {
-			return p, fmt.Errorf("%d users, %s: %w", n, name, err)
+	runner := func(env *tfEnv) runFunc {
+		return func(tfDir, name string, okCodes []int, args ...string) (phase, error) {
+			api.srv.ResetCalls()
+			logf("N=%d: %s: terraform %s", n, name, strings.Join(args, " "))
+			m, err := env.run(ctx, tfDir, logName(name), okCodes, args...)
+			m.Calls = api.srv.Calls()
+			p := phase{Name: name, measurement: m}
+			if err != nil {
+				return p, fmt.Errorf("%d users, %s: %w", n, name, err)
+			}
+			logf("N=%d: %s: %s wall, provider peak RSS %s, terraform %s, CPU provider %.1fs total %.1fs emulator %.1fs, %d provider processes, %d API calls",
+				n, name, secs(m.Wall), mib(m.ProviderKiB), mib(m.TFHWMKiB), m.ProviderCPU, m.TotalCPU, m.BenchCPU, m.Providers, m.CallTotal())
+			return p, nil
 		}
-		logf("N=%d: %s: %s wall, provider peak RSS %s, terraform %s, CPU provider %.1fs total %.1fs, %d provider processes, %d API calls",
-			n, name, secs(m.Wall), mib(m.ProviderKiB), mib(m.TFHWMKiB), m.ProviderCPU, m.TotalCPU, m.Providers, m.CallTotal())
-		return p, nil
 	}
+	run := runner(env)
+	// Phases whose refresh the report breaks down also log the provider's progress lines.
+	runLogged := runner(env.with(providerInfoLog...))
 
 	// (a)-(c): the connection over the N-member group.
 	tfDir := filepath.Join(dir, "connection")
@@ -140,10 +150,15 @@ func (b *bench) runSize(ctx context.Context, n int, compareSizes []int, compareZ
 		res.Problems = append(res.Problems, fmt.Sprintf("after the first apply PingID holds %d users, want %d", got, n))
 	}
 	var samples []inFlightSample
-	res.NoChangePlan, samples, err = sampled(api, func() (phase, error) { return run(tfDir, "nochange-plan", []int{0, 2}, planArgs("")...) })
+	res.NoChangePlan, samples, err = sampled(api, func() (phase, error) { return runLogged(tfDir, "nochange-plan", []int{0, 2}, planArgs("")...) })
 	res.NoChangeInFlight = bucketInFlight(samples)
 	if err != nil {
 		return res, err
+	}
+	if _, summaries, err := readProgress(res.NoChangePlan); err != nil {
+		return res, err
+	} else if sum, ok := refresh(summaries); ok {
+		res.NoChangeRefresh = &sum
 	}
 	if res.NoChangePlan.PlanHasChange {
 		res.Problems = append(res.Problems, "the no-change plan proposed changes")
@@ -164,7 +179,7 @@ func (b *bench) runSize(ctx context.Context, n int, compareSizes []int, compareZ
 		return res, err
 	}
 
-	if err := b.runThroughput(ctx, run, api, ldapDir, tfDir, res); err != nil {
+	if err := b.runThroughput(ctx, run, runLogged, api, ldapDir, tfDir, res); err != nil {
 		return res, err
 	}
 
@@ -211,7 +226,7 @@ func (b *bench) runSize(ctx context.Context, n int, compareSizes []int, compareZ
 }
 
 // runDevices is (g): device management turned on for the connection of (a)-(c).
-func (b *bench) runDevices(tfDir string, run func(string, string, []int, ...string) (phase, error), api *pingidAPI,
+func (b *bench) runDevices(tfDir string, run runFunc, api *pingidAPI,
 	ldapDir *directory, groupDN string, res *sizeResult,
 ) error {
 	block := strings.Replace(connectionBlock(ldapDir.peopleDN, groupDN), `    last_name  = "sn"
@@ -245,7 +260,7 @@ func (b *bench) runDevices(tfDir string, run func(string, string, []int, ...stri
 	return nil
 }
 
-func (b *bench) compare(ctx context.Context, run func(string, string, []int, ...string) (phase, error), api *pingidAPI,
+func (b *bench) compare(ctx context.Context, run runFunc, api *pingidAPI,
 	ldapDir *directory, dir string, res *sizeResult, size int, latency time.Duration,
 ) (*comparison, error) {
 	c := &comparison{Size: size, Latency: latency, HostN: res.N}

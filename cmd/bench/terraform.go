@@ -86,15 +86,25 @@ func childEnv(base []string, overrides map[string]string) []string {
 	return out
 }
 
+// with returns a copy of the environment whose commands also get extra (NAME=value), e.g.
+// TF_LOG_PROVIDER=INFO for a phase whose progress lines the report shows.
+func (e *tfEnv) with(extra ...string) *tfEnv {
+	c := *e
+	c.env = append(append([]string(nil), e.env...), extra...)
+	return &c
+}
+
 func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 
 // measurement is one timed command.
 type measurement struct {
+	Started       time.Time
 	Wall          time.Duration
 	TFHWMKiB      int64   // terraform's own peak RSS
 	ProviderKiB   int64   // largest peak RSS of any provider process
 	ProviderCPU   float64 // CPU seconds of the provider processes
 	TotalCPU      float64 // terraform + reaped providers (rusage)
+	BenchCPU      float64 // this process meanwhile: mostly the in-process PingID emulator
 	Providers     int     // provider processes started
 	Calls         map[string]int64
 	ExitCode      int
@@ -137,13 +147,16 @@ func (e *tfEnv) run(ctx context.Context, dir, logName string, okCodes []int, arg
 	cmd.Stdout = logFile
 	cmd.Stderr = logFile
 	mon := newMonitor(e.pidFile, pollInterval)
+	benchCPU := selfCPU()
 	start := time.Now()
+	m.Started = start
 	if err := cmd.Start(); err != nil {
 		return m, fmt.Errorf("start terraform: %w", err)
 	}
 	mon.start(cmd.Process.Pid)
 	waitErr := cmd.Wait()
 	m.Wall = time.Since(start)
+	m.BenchCPU = selfCPU() - benchCPU
 	tf, provHWM, provCPU, n := mon.finish()
 	m.TFHWMKiB, m.ProviderKiB, m.ProviderCPU, m.Providers = tf.HWMKiB, provHWM, provCPU, n
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
@@ -182,6 +195,15 @@ func loadAverage() float64 {
 		return -1
 	}
 	return v
+}
+
+// selfCPU is the CPU seconds this process has used so far (0 when unknown).
+func selfCPU() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return tvSeconds(ru.Utime) + tvSeconds(ru.Stime)
 }
 
 func tvSeconds(tv syscall.Timeval) float64 {
