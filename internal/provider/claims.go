@@ -132,6 +132,14 @@ func conflictDetail(owner string, conflicts []claimConflict) string {
 		}
 		fmt.Fprintf(&b, "  %s: also managed by %s\n", c.Username, c.Other)
 	}
+	if slices.ContainsFunc(conflicts, func(c claimConflict) bool { return c.Other == owner }) {
+		// The same name on both sides is what renaming a resource block (or moving it into a
+		// module) without a moved block looks like: a destroy of the old address and a create of
+		// the new one, planned side by side.
+		fmt.Fprintf(&b, "\nBoth resources are a %s. If you renamed the resource block or moved it into or out of a module, "+
+			"Terraform plans a destroy of the old address and a create of the new one: add a moved block "+
+			"(moved { from = <old address>, to = <new address> }) and the plan shows no change. Otherwise remove one of the two blocks.\n", owner)
+	}
 	b.WriteString("\nTwo resources managing one user overwrite each other on every apply, and destroying one suspends or deletes a user " +
 		"the other still wants. Keep each user in exactly one resource: narrow a connection's source_location (base_dn, group_dn, filter) " +
 		"or remove the other resource. To move a user from one resource to the other without touching it in PingID, see " +

@@ -99,4 +99,21 @@ func TestConflictDetail(t *testing.T) {
 	if strings.Contains(got, "user50") {
 		t.Errorf("detail lists more than 50 users:\n%s", got)
 	}
+	if strings.Contains(got, "moved") {
+		t.Errorf("a connection and mapped users got the renamed-block hint:\n%s", got)
+	}
+}
+
+// TestConflictDetailSameOwner: two resources that describe themselves alike (same connection
+// name, or two pingid_mapped_user for one username) are what a resource block renamed without a
+// moved block looks like, and the detail says so.
+func TestConflictDetailSameOwner(t *testing.T) {
+	for _, owner := range []string{connectionOwner("corp"), mappedUserOwner("jsmith")} {
+		got := conflictDetail(owner, []claimConflict{{"jsmith", owner}})
+		for _, want := range []string{"Both resources are a " + owner, "add a moved block", "Moving users between resources"} {
+			if !strings.Contains(got, want) {
+				t.Errorf("%s: detail lacks %q:\n%s", owner, want, got)
+			}
+		}
+	}
 }

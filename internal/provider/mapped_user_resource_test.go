@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -352,5 +353,42 @@ resource "pingid_mapped_user" "x" {
 			},
 		},
 		CheckDestroy: checks(env.wantUsernames()),
+	})
+}
+
+// TestAccMappedUser_renamedBlock: renaming the resource block without a moved block plans a
+// destroy (which would suspend the user) beside a create for the same user: the plan fails and
+// says to declare the move; with the moved block the plan is empty and PingID sees no write.
+func TestAccMappedUser_renamedBlock(t *testing.T) {
+	t.Parallel()
+	env := newAccEnv(t)
+	env.seed(t, activeJSmith())
+	block := func(name string) string {
+		return env.providerConfig() + fmt.Sprintf(`
+resource "pingid_mapped_user" %q {
+  username   = "jsmith"
+  email      = %q
+  first_name = "John"
+  last_name  = "Smith"
+}
+`, name, pJSmith.mail)
+	}
+	moved := block("john") + "\nmoved {\n  from = pingid_mapped_user.x\n  to   = pingid_mapped_user.john\n}\n"
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{Config: block("x")},
+			{
+				PreConfig:   env.pre(t),
+				Config:      block("john"),
+				ExpectError: regexp.MustCompile(`(?s)managed by two resources.*Both resources are a\s+pingid_mapped_user\s+with\s+username\s+=\s+"jsmith".*add\s+a\s+moved\s+block`),
+			},
+			{
+				PreConfig:        env.pre(t),
+				Config:           moved,
+				ConfigPlanChecks: preApply(plancheck.ExpectEmptyPlan()),
+				Check:            checks(env.wantWrites(nil), env.wantProfile("jsmith", pJSmith.mail, "John", "Smith", stActive, 1)),
+			},
+		},
 	})
 }

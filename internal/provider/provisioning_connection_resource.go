@@ -150,7 +150,7 @@ func (r *ProvisioningConnectionResource) Schema(_ context.Context, _ resource.Sc
 			},
 			"name": schema.StringAttribute{
 				Required:            true,
-				MarkdownDescription: "Name of the connection; the import ID. Changing it replaces the connection (users stay in PingID unless `on_destroy = \"deprovision\"`).",
+				MarkdownDescription: "Name of the connection; the import ID. Changing it replaces the connection: the new one links the same users and the old one's `on_destroy` is not applied.",
 				PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()},
 				Validators:          []validator.String{stringvalidator.LengthBetween(1, 128)},
 			},

@@ -1104,3 +1104,63 @@ func TestAccProvisioningConnection_replaceRetainsUsers(t *testing.T) {
 		},
 	})
 }
+
+// TestAccProvisioningConnection_renamedBlock: renaming the resource block is not a change of
+// `name`. Without a moved block Terraform plans a destroy of the old address beside a create of
+// the new one; with on_destroy = "deprovision" that would suspend the users the create takes
+// over, so the plan fails and says to declare the move. With the moved block the plan is empty.
+// With on_destroy = "retain" the destroy touches nobody and the create links everyone again.
+func TestAccProvisioningConnection_renamedBlock(t *testing.T) {
+	t.Parallel()
+	env := newAccEnv(t)
+	env.seed(t, activeJSmith())
+	cfg := env.connectionConfig("on_destroy = \"deprovision\"\nmax_deprovisions = -1\nmax_deprovisions_percent = -1")
+	renameBlock := func(c, to string) string {
+		out := strings.Replace(c, `"pingid_provisioning_connection" "corp"`, `"pingid_provisioning_connection" "`+to+`"`, 1)
+		if out == c {
+			t.Fatal("the connection configuration no longer declares pingid_provisioning_connection.corp")
+		}
+		return out
+	}
+	moved := renameBlock(cfg, "main") + "\nmoved {\n  from = pingid_provisioning_connection.corp\n  to   = pingid_provisioning_connection.main\n}\n"
+	retain := strings.Replace(moved, `on_destroy = "deprovision"`, `on_destroy = "retain"`, 1)
+	retainRenamed := renameBlock(strings.Replace(cfg, `on_destroy = "deprovision"`, `on_destroy = "retain"`, 1), "other")
+	var before []string
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{Config: cfg, Check: checks(func() error { before = env.usernames(); return nil })},
+			{
+				PreConfig:   env.pre(t),
+				Config:      renameBlock(cfg, "main"),
+				ExpectError: regexp.MustCompile(`(?s)managed by two resources.*Both resources are a\s+pingid_provisioning_connection\s+with\s+name\s+=\s+"corp".*add\s+a\s+moved\s+block`),
+			},
+			{
+				PreConfig:        env.pre(t),
+				Config:           moved,
+				ConfigPlanChecks: preApply(plancheck.ExpectEmptyPlan()),
+				Check:            checks(env.wantWrites(nil)),
+			},
+			{PreConfig: env.pre(t), Config: retain, Check: checks(env.wantWrites(nil))},
+			{
+				PreConfig: env.pre(t),
+				Config:    retainRenamed,
+				ConfigPlanChecks: preApply(
+					plancheck.ExpectResourceAction("pingid_provisioning_connection.main", plancheck.ResourceActionDestroy),
+					plancheck.ExpectResourceAction("pingid_provisioning_connection.other", plancheck.ResourceActionCreate),
+				),
+				Check: checks(
+					// Nobody suspended, deleted or re-activated; the NOT_ACTIVE users cost a
+					// refused adduser each before they are linked (as in a replacement).
+					env.wantWrites(map[string]int64{"adduser": 2}),
+					func() error {
+						if after := env.usernames(); !slices.Equal(before, after) {
+							return fmt.Errorf("statuses changed by the rename: before %v, after %v", before, after)
+						}
+						return nil
+					},
+				),
+			},
+		},
+	})
+}
