@@ -189,6 +189,17 @@ func (e *accEnv) usernames() []string {
 	return names
 }
 
+// wantSameUsers checks that PingID holds exactly the users and statuses recorded in *before
+// (see usernames), read when the check runs.
+func (e *accEnv) wantSameUsers(before *[]string, what string) func() error {
+	return func() error {
+		if after := e.usernames(); !slices.Equal(*before, after) {
+			return fmt.Errorf("statuses changed by %s: before %v, after %v", what, *before, after)
+		}
+		return nil
+	}
+}
+
 const (
 	engineeringDN = "cn=engineering,ou=groups,dc=example,dc=com"
 	lockedForever = "000001010000Z" // ppolicy: locked by an administrator, i.e. disabled

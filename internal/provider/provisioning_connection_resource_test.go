@@ -1092,12 +1092,7 @@ func TestAccProvisioningConnection_replaceRetainsUsers(t *testing.T) {
 					// gets no planned private state, so a NOT_ACTIVE planned user looks new,
 					// see linkCandidates) and are then linked, not duplicated.
 					env.wantWrites(map[string]int64{"adduser": 2}),
-					func() error {
-						if after := env.usernames(); !slices.Equal(before, after) {
-							return fmt.Errorf("statuses changed by the replacement: before %v, after %v", before, after)
-						}
-						return nil
-					},
+					env.wantSameUsers(&before, "the replacement"),
 					env.wantStatus("jsmith", stActive),
 				),
 			},
@@ -1153,12 +1148,7 @@ func TestAccProvisioningConnection_renamedBlock(t *testing.T) {
 					// Nobody suspended, deleted or re-activated; the NOT_ACTIVE users cost a
 					// refused adduser each before they are linked (as in a replacement).
 					env.wantWrites(map[string]int64{"adduser": 2}),
-					func() error {
-						if after := env.usernames(); !slices.Equal(before, after) {
-							return fmt.Errorf("statuses changed by the rename: before %v, after %v", before, after)
-						}
-						return nil
-					},
+					env.wantSameUsers(&before, "the rename"),
 				),
 			},
 		},
