@@ -105,6 +105,13 @@ func readProgress(p phase) ([]progressLine, []progressSummary, error) {
 	return lines, summaries, nil
 }
 
+// noRefreshSummary is the problem of a plan that refreshed every user but logged no summary line
+// that summaryRE matches: the provider's wording (internal/progress) and this parser disagree,
+// and the report would silently lose the controller's view.
+func noRefreshSummary(plan string) string {
+	return fmt.Sprintf("the %s logged no PingID refresh summary with TF_LOG_PROVIDER=INFO (internal/progress and cmd/bench/progresslog.go disagree on its wording)", plan)
+}
+
 // refresh is the summary of the phase's refresh (the longest piece of work it logged).
 func refresh(summaries []progressSummary) (progressSummary, bool) {
 	var best progressSummary

@@ -159,6 +159,8 @@ func (b *bench) runSize(ctx context.Context, n int, compareSizes []int, compareZ
 		return res, err
 	} else if sum, ok := refresh(summaries); ok {
 		res.NoChangeRefresh = &sum
+	} else {
+		res.Problems = append(res.Problems, noRefreshSummary("no-change plan"))
 	}
 	if res.NoChangePlan.PlanHasChange {
 		res.Problems = append(res.Problems, "the no-change plan proposed changes")

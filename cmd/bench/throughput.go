@@ -178,6 +178,8 @@ func (b *bench) runThroughput(ctx context.Context, run, runLogged runFunc, api *
 		l.Progress = lines
 		if sum, ok := refresh(summaries); ok {
 			l.Refresh = &sum
+		} else {
+			res.Problems = append(res.Problems, noRefreshSummary("rate-limited no-change plan"))
 		}
 		if p.PlanHasChange {
 			res.Problems = append(res.Problems, "the rate-limited no-change plan proposed changes")
