@@ -26,6 +26,8 @@ import (
 	"github.com/pingid-provisioner/terraform-provider-pingid/internal/testutil/slapd"
 )
 
+// testAccProtoV6ProviderFactories runs the provider in process for acceptance tests, so
+// Terraform never downloads it.
 var testAccProtoV6ProviderFactories = map[string]func() (tfprotov6.ProviderServer, error){
 	"pingid": providerserver.NewProtocol6WithError(New("test")()),
 }

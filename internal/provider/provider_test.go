@@ -12,11 +12,9 @@ import (
 	"github.com/pingid-provisioner/terraform-provider-pingid/internal/datastore"
 )
 
-// testAccProtoV6ProviderFactories runs the provider in-process for acceptance tests, so
-// Terraform never downloads it.
-func TestProviderSchemaIsValid(t *testing.T) {
-	// The framework validates the whole schema (descriptions, defaults on computed
-	// attributes, nested types) when it is served; GetProviderSchema surfaces any mistake.
+// servedSchema is the schema the provider serves to Terraform, in process.
+func servedSchema(t *testing.T) *tfprotov6.GetProviderSchemaResponse {
+	t.Helper()
 	server, err := testAccProtoV6ProviderFactories["pingid"]()
 	if err != nil {
 		t.Fatal(err)
@@ -25,6 +23,13 @@ func TestProviderSchemaIsValid(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return resp
+}
+
+func TestProviderSchemaIsValid(t *testing.T) {
+	// The framework validates the whole schema (descriptions, defaults on computed
+	// attributes, nested types) when it is served; GetProviderSchema surfaces any mistake.
+	resp := servedSchema(t)
 	for _, d := range resp.Diagnostics {
 		if d.Severity == tfprotov6.DiagnosticSeverityError {
 			t.Errorf("schema error: %s: %s", d.Summary, d.Detail)
@@ -63,14 +68,7 @@ func TestProviderSchemaIsValid(t *testing.T) {
 // "disabled" is what the datastore reads (issue 16: the docs said generic reads only
 // nsAccountLock while it also reads the ppolicy lock).
 func TestDirectoryTypeDocsNameTheDisabledMarkers(t *testing.T) {
-	server, err := testAccProtoV6ProviderFactories["pingid"]()
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := server.GetProviderSchema(context.Background(), &tfprotov6.GetProviderSchemaRequest{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp := servedSchema(t)
 	var description string
 	for _, a := range resp.Provider.Block.Attributes {
 		if a.Name != "datastore" {
