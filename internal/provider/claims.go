@@ -126,8 +126,8 @@ func conflictDetail(owner string, conflicts []claimConflict) string {
 	fmt.Fprintf(&b, "%d PingID %s would be managed by two resources of this provider configuration, %s and another one:\n",
 		len(conflicts), usersNoun(len(conflicts)), owner)
 	for i, c := range conflicts {
-		if i == 50 {
-			fmt.Fprintf(&b, "  ... and %d more\n", len(conflicts)-50)
+		if i == diagnosticListLimit {
+			fmt.Fprintf(&b, "  ... and %d more\n", len(conflicts)-diagnosticListLimit)
 			break
 		}
 		fmt.Fprintf(&b, "  %s: also managed by %s\n", c.Username, c.Other)
