@@ -124,7 +124,7 @@ func (r *claimRegistry) claim(claimant, owner string, usernames []string) []clai
 func conflictDetail(owner string, conflicts []claimConflict) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%d PingID %s would be managed by two resources of this provider configuration, %s and another one:\n",
-		len(conflicts), usersNoun(len(conflicts)), owner)
+		len(conflicts), pluralize(len(conflicts), "user", "users"), owner)
 	for i, c := range conflicts {
 		if i == diagnosticListLimit {
 			fmt.Fprintf(&b, "  ... and %d more\n", len(conflicts)-diagnosticListLimit)
@@ -145,13 +145,6 @@ func conflictDetail(owner string, conflicts []claimConflict) string {
 		"or remove the other resource. To move a user from one resource to the other without touching it in PingID, see " +
 		"\"Moving users between resources\" in the pingid_provisioning_connection documentation. Nothing was changed.")
 	return b.String()
-}
-
-func usersNoun(n int) string {
-	if n == 1 {
-		return "user"
-	}
-	return "users"
 }
 
 func connectionOwner(name string) string {
